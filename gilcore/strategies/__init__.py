@@ -1,0 +1,29 @@
+"""The strategy registry: one module per workaround, one entry each here."""
+from __future__ import annotations
+
+from typing import Dict
+
+from gilcore.strategies.asyncio_io import Asyncio
+from gilcore.strategies.base import Session, Strategy, WorkerError
+from gilcore.strategies.cython_nogil import CythonThreads
+from gilcore.strategies.prange import Prange
+from gilcore.strategies.processes import ProcessExecutor, ProcessPool
+from gilcore.strategies.serial import Serial
+from gilcore.strategies.threads import Threads
+
+STRATEGIES: Dict[str, Strategy] = {
+    strategy.name: strategy
+    for strategy in (
+        Serial(),
+        Threads(),
+        ProcessPool("fork"),
+        ProcessPool("spawn"),
+        ProcessPool("forkserver"),
+        ProcessExecutor(),
+        CythonThreads(),
+        Prange(),
+        Asyncio(),
+    )
+}
+
+__all__ = ["STRATEGIES", "Session", "Strategy", "WorkerError", "Serial"]

@@ -1,0 +1,32 @@
+"""Cython prange: one OpenMP team of W threads runs every chunk, never holding the GIL."""
+from __future__ import annotations
+
+from typing import Any, List, Optional, Sequence, Tuple
+
+from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy
+from gilcore.strategies.cython_nogil import cython_unavailable_reason
+from gilcore.workloads import Chunk, Workload
+
+
+class _PrangeSession(Session):
+    def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
+        # An OpenMP region cannot be interrupted, so ``timeout`` cannot apply here.
+        return list(self.kernel(list(chunks), self.workers))
+
+
+class Prange(Strategy):
+    name = "cython-prange"
+    description = "Cython prange (OpenMP), num_threads=W, static schedule"
+    kernel = "prange"
+    baseline_kernel = "cython"
+
+    def unavailable_reason(self) -> Optional[str]:
+        return cython_unavailable_reason()
+
+    def unsupported_reason(self, workload: Workload) -> Optional[str]:
+        if "cython" not in workload.kernels:
+            return f"workload {workload.name!r} has no cython kernel to compare prange with"
+        return super().unsupported_reason(workload)
+
+    def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
+        return _PrangeSession(workload.kernels[self.kernel], extra, workers)

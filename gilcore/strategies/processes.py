@@ -1,0 +1,177 @@
+"""Process pools: each worker is a whole interpreter with its own GIL.
+
+``multiprocessing.Pool`` with every start method this platform offers, and
+``concurrent.futures.ProcessPoolExecutor``. The reference article writes
+``with multiprocessing.Pool as pool`` (no call: a TypeError) and its ``with``
+block terminates the workers on exit; the right shape, used here, is to
+``close()`` then ``join()`` the pool, and ``terminate()`` it only on failure.
+Workers are started, initialised and met at a barrier before any work is
+timed, so pool start-up is measured apart from warm work.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import time
+from typing import Any, List, Optional, Sequence, Tuple
+
+from gilcore.strategies import _warmup
+from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel
+from gilcore.workloads import Chunk, Workload
+
+WARMUP_TIMEOUT = 120.0
+POLL_SECONDS = 0.05
+
+
+def _run_chunk(task: Tuple[Any, Chunk, Tuple[Any, ...]]) -> Any:
+    kernel, chunk, extra = task
+    return call_kernel(kernel, chunk, extra)
+
+
+def _dead_worker(processes: Sequence[Any]) -> Optional[str]:
+    for process in processes:
+        code = process.exitcode
+        if code is not None and code != 0:
+            how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+            return f"worker process {process.pid} {how}"
+    return None
+
+
+def _kill(processes: Sequence[Any]) -> None:
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    for process in processes:
+        process.join(5)
+
+
+class _PoolSession(Session):
+    """multiprocessing.Pool; a dead worker is reported at once instead of hanging map()."""
+
+    def __init__(self, workload: Workload, kernel: str, workers: int, extra: Tuple[Any, ...], method: str) -> None:
+        super().__init__(workload.kernels[kernel], extra, workers)
+        context = multiprocessing.get_context(method)
+        barrier = context.Barrier(workers)
+        self._pool: Any = None
+        self._processes: List[Any] = []
+        self._clean = False
+        try:
+            self._pool = context.Pool(workers, initializer=_warmup.init_worker,
+                                      initargs=(workload.prepare, workload.uses_blas, barrier))
+            self._processes = list(self._pool._pool)  # the original workers, to watch for deaths
+            self._wait(self._pool.map_async(_warmup.meet, [WARMUP_TIMEOUT] * workers, chunksize=1),
+                       WARMUP_TIMEOUT)
+            self._clean = True
+        except BaseException:
+            self.close()
+            raise
+
+    def _wait(self, pending: Any, timeout: float) -> List[Any]:
+        deadline = time.monotonic() + timeout
+        while not pending.ready():
+            dead = _dead_worker(self._processes)
+            if dead:
+                raise WorkerError(dead)
+            if time.monotonic() > deadline:
+                raise WorkerError(f"pool did not finish within {timeout:g} s; workers killed")
+            pending.wait(POLL_SECONDS)
+        return pending.get()
+
+    def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
+        tasks = [(self.kernel, chunk, self.extra) for chunk in chunks]
+        try:
+            results = self._wait(self._pool.map_async(_run_chunk, tasks, chunksize=1), timeout)
+        except BaseException:
+            self._clean = False
+            raise
+        self._clean = True
+        return results
+
+    def close(self) -> None:
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        if self._clean:
+            pool.close()  # the article's advice, which is right: close, then join
+        else:
+            pool.terminate()
+        pool.join()
+        _kill(self._processes)
+
+
+class _ExecutorSession(Session):
+    """concurrent.futures.ProcessPoolExecutor: a dead worker raises BrokenProcessPool."""
+
+    def __init__(self, workload: Workload, kernel: str, workers: int, extra: Tuple[Any, ...]) -> None:
+        super().__init__(workload.kernels[kernel], extra, workers)
+        context = multiprocessing.get_context()
+        barrier = context.Barrier(workers)
+        self._executor: Any = None
+        self._clean = False
+        try:
+            self._executor = cf.ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_warmup.init_worker,
+                initargs=(workload.prepare, workload.uses_blas, barrier))
+            warm = [self._executor.submit(_warmup.meet, WARMUP_TIMEOUT) for _ in range(workers)]
+            self._gather(warm, WARMUP_TIMEOUT)
+            self._clean = True
+        except BaseException:
+            self.close()
+            raise
+
+    def _gather(self, futures: List[cf.Future], timeout: float) -> List[Any]:
+        done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_EXCEPTION)
+        for future in done:
+            error = future.exception()
+            if isinstance(error, cf.process.BrokenProcessPool):
+                raise WorkerError(f"a worker process died: {error}") from error
+            if error is not None:
+                raise error
+        if pending:
+            raise WorkerError(f"pool did not finish within {timeout:g} s; workers killed")
+        return [future.result() for future in futures]
+
+    def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
+        futures = [self._executor.submit(call_kernel, self.kernel, chunk, self.extra) for chunk in chunks]
+        try:
+            results = self._gather(futures, timeout)
+        except BaseException:
+            self._clean = False
+            raise
+        self._clean = True
+        return results
+
+    def close(self) -> None:
+        if self._executor is None:
+            return
+        executor, self._executor = self._executor, None
+        processes = list((executor._processes or {}).values())
+        if not self._clean:
+            _kill(processes)  # hung or failed workers: do not wait for them
+        executor.shutdown(wait=True, cancel_futures=True)
+        _kill(processes)
+
+
+class ProcessPool(Strategy):
+    """multiprocessing.Pool with one start method."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.name = f"pool-{method}"
+        self.description = f"multiprocessing.Pool, start method {method!r}, closed and joined"
+
+    def unavailable_reason(self) -> Optional[str]:
+        if self.method not in multiprocessing.get_all_start_methods():
+            return f"start method {self.method!r} does not exist on this platform"
+        return None
+
+    def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
+        return _PoolSession(workload, self.kernel, workers, extra, self.method)
+
+
+class ProcessExecutor(Strategy):
+    name = "process-executor"
+    description = "concurrent.futures.ProcessPoolExecutor, default start method"
+
+    def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
+        return _ExecutorSession(workload, self.kernel, workers, extra)

@@ -1,0 +1,23 @@
+"""Serial: every chunk in turn in the calling thread; the baseline of every speedup."""
+from __future__ import annotations
+
+from typing import Any, List, Sequence, Tuple
+
+from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, call_kernel
+from gilcore.workloads import Chunk, Workload
+
+
+class _SerialSession(Session):
+    def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
+        return [call_kernel(self.kernel, chunk, self.extra) for chunk in chunks]
+
+
+class Serial(Strategy):
+    description = "one thread, chunks in turn"
+
+    def __init__(self, kernel: str = "python") -> None:
+        self.kernel = kernel
+        self.name = "serial" if kernel == "python" else f"serial-{kernel}"
+
+    def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
+        return _SerialSession(workload.kernels[self.kernel], extra, workers)
