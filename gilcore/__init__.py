@@ -8,13 +8,14 @@
 kernel, interleaved, and gives the speedup. Both check the combined value.
 """
 from gilcore.gil import GilStateError, gil_enabled
-from gilcore.runner import (ChecksumError, Result, UsageError, applicability, measure,
+from gilcore.memory import peak_rss_mib
+from gilcore.runner import (Cell, ChecksumError, NotApplicable, Result, kernel_seconds, UsageError, applicability, measure,
                             resolve_strategy, resolve_workload, run, workload_from_function)
 from gilcore.strategies import STRATEGIES, Strategy, WorkerError
 from gilcore.workloads import WORKLOADS, Workload, register
 
 __all__ = [
-    "STRATEGIES", "WORKLOADS", "ChecksumError", "GilStateError", "Result", "Strategy", "UsageError",
-    "WorkerError", "Workload", "applicability", "gil_enabled", "measure", "register",
+    "STRATEGIES", "WORKLOADS", "Cell", "ChecksumError", "NotApplicable", "GilStateError", "Result", "Strategy", "UsageError",
+    "WorkerError", "Workload", "applicability", "gil_enabled", "kernel_seconds", "peak_rss_mib", "measure", "register",
     "resolve_strategy", "resolve_workload", "run", "workload_from_function",
 ]

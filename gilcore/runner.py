@@ -143,16 +143,8 @@ class Result:
         return data
 
 
-def _prepare_cell(workload: WorkloadSpec, strategy: StrategySpec, workers: int,
-                  size: Optional[int]) -> tuple:
-    wl = resolve_workload(workload)
-    st = resolve_strategy(strategy)
-    check_positive_int(workers, "workers", MAX_WORKERS)
-    reason = applicability(wl, st)
-    if reason:
-        raise UsageError(f"{st.name} cannot run {wl.name} here: {reason}")
-    size = wl.size_for(st.kernel) if size is None else check_positive_int(size, "size")
-    return wl, st, size
+class NotApplicable(UsageError):
+    """The strategy cannot run here, or not on this workload; the message says why."""
 
 
 def _blas_pinned(workload: Workload) -> Any:
@@ -165,50 +157,118 @@ def _blas_pinned(workload: Workload) -> Any:
     return threadpool_limits(limits=1)
 
 
+class Cell:
+    """One (workload, strategy, workers, size), opened once and run many times.
+
+    Opening starts the strategy's workers, warms them and checks the GIL state
+    (start-up is timed apart); each ``run_once`` is warm work, checked against
+    the expected value; closing releases everything, whatever happened.
+    """
+
+    def __init__(self, workload: WorkloadSpec, strategy: StrategySpec = "serial", workers: int = 1,
+                 size: Optional[int] = None, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.workload = resolve_workload(workload)
+        self.strategy = resolve_strategy(strategy)
+        self.workers = check_positive_int(workers, "workers", MAX_WORKERS)
+        reason = applicability(self.workload, self.strategy)
+        if reason:
+            raise NotApplicable(f"{self.strategy.name} cannot run {self.workload.name} here: {reason}")
+        self.size = self.workload.size_for(self.strategy.kernel) if size is None else check_positive_int(size, "size")
+        self.timeout = timeout
+        self.chunks = self.workload.split(self.size, self.workers)
+        self.expected: Any = None
+        self.value: Any = None
+        self.startup_seconds = 0.0
+        self.teardown_seconds = 0.0
+        self.gil_enabled: Optional[bool] = None
+        self._stack: Optional[contextlib.ExitStack] = None
+        self._session: Any = None
+
+    def baseline(self) -> "Cell":
+        """The serial cell of the kernel this cell's speedup is taken over."""
+        return Cell(self.workload, Serial(self.strategy.baseline), 1, self.size, timeout=self.timeout)
+
+    def open(self) -> "Cell":
+        self.expected = self.workload.expected(self.size)
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_blas_pinned(self.workload))
+            extra = stack.enter_context(self.workload.resource()) if self.workload.resource else ()
+            if self.workload.prepare is not None:
+                self.workload.prepare()
+            started = time.perf_counter()
+            self._session = self.strategy.open(self.workload, self.workers, extra)
+            self.startup_seconds = time.perf_counter() - started
+            stack.callback(self._close_session)
+            self.gil_enabled = check_gil_state()
+            self._stack = stack.pop_all()
+        return self
+
+    def _close_session(self) -> None:
+        started = time.perf_counter()
+        self._session.close()
+        self.teardown_seconds = time.perf_counter() - started
+
+    def run_once(self) -> float:
+        """Warm work on every chunk: wall seconds; raises ChecksumError on a wrong value."""
+        if self._session is None or self._stack is None:
+            raise RuntimeError("open the cell before running it")
+        started = time.perf_counter()
+        results = self._session.map(self.chunks, self.timeout)
+        elapsed = time.perf_counter() - started
+        value = self.value = self.workload.combine(results)
+        if value != self.expected:
+            raise ChecksumError(f"{self.workload.name} via {self.strategy.name} x{self.workers}: "
+                                f"got {value!r}, expected {self.expected!r}")
+        return elapsed
+
+    def worker_pids(self) -> List[int]:
+        return list(self._session.worker_pids()) if self._session is not None else []
+
+    def close(self) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            stack.close()
+
+    def __enter__(self) -> "Cell":
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def measure(workload: WorkloadSpec, strategy: StrategySpec = "serial", workers: int = 1,
             size: Optional[int] = None, *, repeats: int = 3, baseline: bool = True,
             timeout: float = DEFAULT_TIMEOUT) -> Result:
     """Time one cell ``repeats`` times, interleaved with the serial run of the same kernel."""
-    wl, st, size = _prepare_cell(workload, strategy, workers, size)
+    cell = Cell(workload, strategy, workers, size, timeout=timeout)
     check_positive_int(repeats, "repeats")
-    expected = wl.expected(size)
-    chunks = wl.split(size, workers)
     serial_times: List[float] = []
     parallel_times: List[float] = []
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_blas_pinned(wl))
-        extra = stack.enter_context(wl.resource()) if wl.resource else ()
-        if wl.prepare is not None:
-            wl.prepare()
-        serial = stack.enter_context(Serial(st.baseline).open(wl, 1, extra)) if baseline else None
-        started = time.perf_counter()
-        session = st.open(wl, workers, extra)
-        startup = time.perf_counter() - started
-        try:
-            for _ in range(repeats):
-                if serial is not None:
-                    serial_times.append(_timed_run(serial, wl, chunks, expected, timeout, "serial"))
-                parallel_times.append(_timed_run(session, wl, chunks, expected, timeout, st.name))
-            gil = check_gil_state()
-        finally:
-            started = time.perf_counter()
-            session.close()
-            teardown = time.perf_counter() - started
-    return Result(workload=wl.name, strategy=st.name, kernel=st.kernel, workers=workers, size=size,
-                  value=expected, expected=expected, parallel_seconds=parallel_times,
-                  serial_seconds=serial_times, startup_seconds=startup, teardown_seconds=teardown,
+        serial = stack.enter_context(cell.baseline()) if baseline else None
+        stack.enter_context(cell)
+        for _ in range(repeats):
+            if serial is not None:
+                serial_times.append(serial.run_once())
+            parallel_times.append(cell.run_once())
+        gil = check_gil_state()
+    return Result(workload=cell.workload.name, strategy=cell.strategy.name, kernel=cell.strategy.kernel,
+                  workers=cell.workers, size=cell.size, value=cell.value, expected=cell.expected,
+                  parallel_seconds=parallel_times, serial_seconds=serial_times,
+                  startup_seconds=cell.startup_seconds, teardown_seconds=cell.teardown_seconds,
                   gil_enabled=gil, python=describe_interpreter())
 
 
-def _timed_run(session: Any, workload: Workload, chunks: list, expected: Any, timeout: float,
-               label: str) -> float:
-    started = time.perf_counter()
-    results = session.map(chunks, timeout)
-    elapsed = time.perf_counter() - started
-    value = workload.combine(results)
-    if value != expected:
-        raise ChecksumError(f"{workload.name} via {label}: got {value!r}, expected {expected!r}")
-    return elapsed
+def kernel_seconds(workload: WorkloadSpec, size: Optional[int] = None, *, repeats: int = 3) -> Dict[str, float]:
+    """Median serial seconds of each plain kernel (python, cython) of one workload at one size."""
+    wl = resolve_workload(workload)
+    size = wl.default_size if size is None else check_positive_int(size, "size")
+    seconds = {}
+    for kernel in ("python", "cython"):
+        strategy = Serial(kernel)
+        if kernel in wl.kernels and not strategy.unavailable_reason():
+            seconds[kernel] = measure(wl, strategy, 1, size, repeats=repeats, baseline=False).seconds
+    return seconds
 
 
 def run(workload: WorkloadSpec, strategy: StrategySpec = "serial", workers: int = 1,

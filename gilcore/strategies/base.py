@@ -31,6 +31,10 @@ class Session(abc.ABC):
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
         """Run the kernel on every chunk; results in chunk order."""
 
+    def worker_pids(self) -> List[int]:
+        """Process ids of the worker processes (none when workers are threads)."""
+        return []
+
     def close(self) -> None:
         """Release every worker; safe to call twice."""
 

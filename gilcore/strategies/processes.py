@@ -87,6 +87,9 @@ class _PoolSession(Session):
         self._clean = True
         return results
 
+    def worker_pids(self) -> List[int]:
+        return [process.pid for process in self._processes]
+
     def close(self) -> None:
         if self._pool is None:
             return
@@ -140,6 +143,9 @@ class _ExecutorSession(Session):
             raise
         self._clean = True
         return results
+
+    def worker_pids(self) -> List[int]:
+        return list((self._executor._processes or {}).keys()) if self._executor else []
 
     def close(self) -> None:
         if self._executor is None:

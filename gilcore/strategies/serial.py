@@ -1,7 +1,7 @@
 """Serial: every chunk in turn in the calling thread; the baseline of every speedup."""
 from __future__ import annotations
 
-from typing import Any, List, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, call_kernel
 from gilcore.workloads import Chunk, Workload
@@ -18,6 +18,13 @@ class Serial(Strategy):
     def __init__(self, kernel: str = "python") -> None:
         self.kernel = kernel
         self.name = "serial" if kernel == "python" else f"serial-{kernel}"
+
+    def unavailable_reason(self) -> Optional[str]:
+        if self.kernel in ("cython", "prange"):
+            from gilcore.strategies.cython_nogil import cython_unavailable_reason
+
+            return cython_unavailable_reason()
+        return None
 
     def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
         return _SerialSession(workload.kernels[self.kernel], extra, workers)
