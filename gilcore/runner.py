@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,7 +20,7 @@ from typing import Any, Dict, List, Optional, Union
 from gilcore.gil import check_gil_state, describe_interpreter
 from gilcore.strategies import STRATEGIES, Serial, Strategy
 from gilcore.strategies.base import DEFAULT_TIMEOUT
-from gilcore.workloads import WORKLOADS, Workload, even_counts
+from gilcore.workloads import WORKLOADS, Workload, contiguous_ranges, even_counts
 
 MAX_WORKERS = 512
 
@@ -37,16 +38,24 @@ StrategySpec = Union[str, Strategy]
 
 
 def workload_from_function(function: Any, name: Optional[str] = None) -> Workload:
-    """A user's module-level ``f(n) -> number`` as a workload: n split evenly, results summed.
+    """A user's module-level function as a workload, its results summed.
 
-    The split is only sound when f(a) + f(b) == f(a + b); the serial one-chunk
-    run is the reference, so a function that breaks this fails its checksum.
+    ``f(start, stop)`` gets contiguous pieces of range(size); ``f(n)`` gets
+    near-equal counts that add up to size (work units, like countdown). The
+    serial one-chunk run is the reference value, so a function whose parts do
+    not sum to the whole fails its checksum instead of giving a wrong table.
     """
+    try:
+        arity = len(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        arity = 1
+    if arity not in (1, 2):
+        raise UsageError(f"{name or function!r} must take (n) or (start, stop), not {arity} arguments")
     return Workload(
         name=name or f"{function.__module__}:{function.__qualname__}",
-        description=(function.__doc__ or "user workload").strip().splitlines()[0],
+        description=((function.__doc__ or "").strip().splitlines() or ["user workload"])[0],
         kernels={"python": function},
-        split=even_counts,
+        split=contiguous_ranges if arity == 2 else even_counts,
         default_size=int(getattr(function, "default_size", 1_000_000)),
     )
 

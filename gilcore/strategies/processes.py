@@ -11,9 +11,10 @@ timed, so pool start-up is measured apart from warm work.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import gc
 import multiprocessing
 import time
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from gilcore.strategies import _warmup
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel
@@ -45,11 +46,40 @@ def _kill(processes: Sequence[Any]) -> None:
         process.join(5)
 
 
+def _helper_processes_running() -> Dict[str, bool]:
+    """Whether multiprocessing's own helper processes (forkserver, resource tracker) are up."""
+    from multiprocessing import forkserver, resource_tracker
+
+    return {
+        "forkserver": getattr(forkserver._forkserver, "_forkserver_pid", None) is not None,
+        "resource_tracker": getattr(resource_tracker._resource_tracker, "_pid", None) is not None,
+    }
+
+
+def _stop_helper_processes(were_running: Dict[str, bool]) -> None:
+    """Stop the helpers a session started, so no child process outlives a run.
+
+    multiprocessing keeps its forkserver and resource tracker alive until the
+    parent exits; they are private, so each stop is guarded.
+    """
+    from multiprocessing import forkserver, resource_tracker
+
+    helpers = {"forkserver": forkserver._forkserver, "resource_tracker": resource_tracker._resource_tracker}
+    for name, helper in helpers.items():
+        stop = getattr(helper, "_stop", None)
+        if not were_running.get(name, True) and stop is not None:
+            try:
+                stop()
+            except (OSError, ChildProcessError):
+                pass
+
+
 class _PoolSession(Session):
     """multiprocessing.Pool; a dead worker is reported at once instead of hanging map()."""
 
     def __init__(self, workload: Workload, kernel: str, workers: int, extra: Tuple[Any, ...], method: str) -> None:
         super().__init__(workload.kernels[kernel], extra, workers)
+        self._helpers = _helper_processes_running()
         context = multiprocessing.get_context(method)
         barrier = context.Barrier(workers)
         self._pool: Any = None
@@ -100,6 +130,13 @@ class _PoolSession(Session):
             pool.terminate()
         pool.join()
         _kill(self._processes)
+        # Drop every reference to the warm-up barrier's semaphores (held by the
+        # pool and its Process objects) so they are unlinked before the
+        # resource tracker is stopped.
+        del pool
+        self._processes = []
+        gc.collect()
+        _stop_helper_processes(self._helpers)
 
 
 class _ExecutorSession(Session):
@@ -107,6 +144,7 @@ class _ExecutorSession(Session):
 
     def __init__(self, workload: Workload, kernel: str, workers: int, extra: Tuple[Any, ...]) -> None:
         super().__init__(workload.kernels[kernel], extra, workers)
+        self._helpers = _helper_processes_running()
         context = multiprocessing.get_context()
         barrier = context.Barrier(workers)
         self._executor: Any = None
@@ -156,6 +194,9 @@ class _ExecutorSession(Session):
             _kill(processes)  # hung or failed workers: do not wait for them
         executor.shutdown(wait=True, cancel_futures=True)
         _kill(processes)
+        del executor, processes  # see _PoolSession.close: semaphores go before the tracker
+        gc.collect()
+        _stop_helper_processes(self._helpers)
 
 
 class ProcessPool(Strategy):

@@ -1,0 +1,99 @@
+"""The command line: bad input exits 2 with one line; --json holds every cell."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import gilcore
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def gilcore_cli(*args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "gilcore", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--workload", "nope"], "unknown workload 'nope'; choose from countdown"),
+    (["--strategy", "teleport"], "unknown strategy 'teleport'; choose from serial"),
+    (["--workers", "0"], "workers must be at least 1"),
+    (["--workers", "1,x"], "--workers takes whole numbers"),
+    (["--workers", "100000"], "workers must be at most"),
+    (["--size", "0"], "size must be at least 1"),
+    (["--size", "-5"], "size must be at least 1"),
+    (["--size", "1.5"], "--size must be a whole number"),
+    (["--repeats", "0"], "--repeats must be at least 1"),
+    (["--workload", "json:nothing_here"], "cannot load workload 'json:nothing_here'"),
+    (["--workload", "json:dumps"], "must take (n) or (start, stop)"),
+    (["--no-such-flag"], "unrecognized arguments"),
+    (["--workload", "sleep", "--strategy", "cython-prange"], "no cell to run"),
+])
+def test_bad_input_exits_2_with_one_line(args, message, no_leaks):
+    done = gilcore_cli(*args)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gilcore: error: ") and message in lines[0], done.stderr
+
+
+def test_json_contains_every_cell(no_leaks):
+    done = gilcore_cli("--json", "--size", "6", "--repeats", "1", "--workers", "1,2")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    cells = {(c["workload"], c["strategy"], c["workers"]) for c in report["cells"]}
+    expected = set()
+    for workload in gilcore.WORKLOADS.values():
+        for strategy in gilcore.STRATEGIES.values():
+            if gilcore.applicability(workload, strategy):
+                continue
+            for workers in (1, 2):
+                if strategy.name == "serial" and workers == 2:
+                    continue
+                expected.add((workload.name, strategy.name, workers))
+    assert cells == expected
+    assert report["failures"] == []
+    for cell in report["cells"]:
+        assert cell["value"] == cell["expected"]
+        assert cell["speedup"] > 0
+    assert "[1/" in done.stderr  # progress is shown while it runs
+
+
+def test_table_lists_unavailable_strategies_and_speedups(no_leaks):
+    done = gilcore_cli("--workload", "sleep", "--workers", "2", "--size", "8", "--repeats", "1")
+    assert done.returncode == 0, done.stderr
+    assert "sleep" in done.stdout and "asyncio" in done.stdout and "x" in done.stdout
+    for name, strategy in gilcore.STRATEGIES.items():
+        if strategy.unavailable_reason():
+            assert f"unavailable: {name}" in done.stdout
+
+
+def test_bring_your_own_workload(no_leaks):
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tests"))
+    done = gilcore_cli("--workload", "byo_example:sum_of_squares", "--strategy", "threads",
+                       "--strategy", "pool-spawn", "--workers", "2", "--size", "5000", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    cells = json.loads(done.stdout)["cells"]
+    assert {c["strategy"] for c in cells} == {"threads", "pool-spawn"}
+    assert all(c["value"] == sum(i * i for i in range(5000)) for c in cells)
+
+
+def test_bring_your_own_workload_object(no_leaks):
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    try:
+        result = gilcore.run("byo_example:SQUARES", "pool-fork", 2, 3000)
+    finally:
+        sys.path.remove(os.path.join(ROOT, "tests"))
+    assert result.value == sum(i * i for i in range(3000))
+
+
+def test_byo_function_of_n_and_a_non_additive_one(no_leaks):
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    try:
+        assert gilcore.run("byo_example:spin", "threads", 3, 1000).value == 1000
+        with pytest.raises(gilcore.ChecksumError):
+            gilcore.run("byo_example:not_additive", "threads", 2, 10)
+    finally:
+        sys.path.remove(os.path.join(ROOT, "tests"))
