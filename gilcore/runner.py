@@ -184,7 +184,7 @@ class Cell:
             raise NotApplicable(f"{self.strategy.name} cannot run {self.workload.name} here: {reason}")
         self.size = self.workload.size_for(self.strategy.kernel) if size is None else check_positive_int(size, "size")
         self.timeout = timeout
-        self.chunks = self.workload.split(self.size, self.workers)
+        self.chunks = self.workload.chunks(self.size, self.workers)
         self.expected: Any = None
         self.value: Any = None
         self.startup_seconds = 0.0
@@ -198,7 +198,7 @@ class Cell:
         return Cell(self.workload, Serial(self.strategy.baseline), 1, self.size, timeout=self.timeout)
 
     def open(self) -> "Cell":
-        self.expected = self.workload.expected(self.size)
+        self.expected = self.workload.expected(self.size, self.workers)
         with contextlib.ExitStack() as stack:
             stack.enter_context(_blas_pinned(self.workload))
             extra = stack.enter_context(self.workload.resource()) if self.workload.resource else ()

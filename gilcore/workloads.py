@@ -6,6 +6,9 @@ a size into chunks, how to combine chunk results, and the value the combined
 result must equal. Every kernel is a module-level function, so a process or a
 subinterpreter can import it by name.
 
+Imports that only some kernels need are made inside them: a subinterpreter
+imports this module too, and should load no more than its kernel needs.
+
 Kernel names: "python" (what serial, threads and processes run), "cython"
 (a def wrapper whose loop runs with the GIL released), "prange" (all chunks
 in one OpenMP team: ``f(chunks, num_threads)``), "async" (a coroutine for the
@@ -13,10 +16,8 @@ asyncio strategy).
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
-import hashlib
 import importlib
 import operator
 import os
@@ -50,15 +51,27 @@ class Workload:
     uses_blas: bool = False
     # Modules the kernels import that a subinterpreter cannot load.
     needs_main_interpreter: bool = False
+    # Strategy names this workload means something for; None: every strategy.
+    only_strategies: Optional[Tuple[str, ...]] = None
+    # Weak scaling: every worker gets the whole size (speedup = T1 x W / TW).
+    weak_scaling: bool = False
 
     def size_for(self, kernel: str) -> int:
         return self.sizes_by_kernel.get(kernel, self.default_size)
 
-    def expected(self, size: int) -> Any:
-        """The value every split of this size must combine to."""
+    def chunks(self, size: int, parts: int) -> List[Chunk]:
+        """The chunks for ``parts`` workers: a split of size, or size each when weak scaling."""
+        if self.weak_scaling:
+            return [chunk for _ in range(parts) for chunk in self.split(size, 1)]
+        return self.split(size, parts)
+
+    def expected(self, size: int, parts: int = 1) -> Any:
+        """The value the chunks for ``parts`` workers must combine to."""
         if self.checksum is not None:
-            return self.checksum(size)
-        return _reference_value(self, size)
+            one = self.checksum(size)
+        else:
+            one = _reference_value(self, size)
+        return self.combine([one] * parts) if self.weak_scaling else one
 
 
 _REFERENCE_CACHE: Dict[Tuple[str, int], Any] = {}
@@ -263,6 +276,8 @@ def prepare_data_block() -> None:
 
 def sha256_blocks(start: int, stop: int) -> int:
     """XOR of the first 8 digest bytes of sha256(i || block) for i in [start, stop)."""
+    import hashlib  # imported here: CPython 3.12 crashes at exit after importing it in a subinterpreter
+
     block = _data_block()
     acc = 0
     for i in range(start, stop):
@@ -319,6 +334,8 @@ def sleep_calls(count: int) -> int:
 
 
 async def sleep_calls_async(count: int) -> int:
+    import asyncio
+
     for _ in range(count):
         await asyncio.sleep(SLEEP_SECONDS)
     return count
@@ -363,6 +380,8 @@ def socket_requests(count: int, host: str, port: int) -> int:
 
 
 async def socket_requests_async(count: int, host: str, port: int) -> int:
+    import asyncio
+
     from gilcore.loopback import PAYLOAD_BYTES
 
     received = 0

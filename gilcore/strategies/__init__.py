@@ -9,6 +9,7 @@ from gilcore.strategies.cython_nogil import CythonThreads
 from gilcore.strategies.prange import Prange
 from gilcore.strategies.processes import ProcessExecutor, ProcessPool
 from gilcore.strategies.serial import Serial
+from gilcore.strategies.subinterpreters import Subinterpreters
 from gilcore.strategies.threads import Threads
 
 STRATEGIES: Dict[str, Strategy] = {
@@ -23,6 +24,7 @@ STRATEGIES: Dict[str, Strategy] = {
         CythonThreads(),
         Prange(),
         Asyncio(),
+        Subinterpreters(),
     )
 }
 

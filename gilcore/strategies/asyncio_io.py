@@ -4,7 +4,6 @@ Only for I/O: a coroutine overlaps waiting, never computation.
 """
 from __future__ import annotations
 
-import asyncio
 from typing import Any, List, Sequence, Tuple
 
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy
@@ -13,12 +12,15 @@ from gilcore.workloads import Chunk, Workload
 
 class _AsyncioSession(Session):
     def __init__(self, workload: Workload, workers: int, extra: Tuple[Any, ...]) -> None:
+        import asyncio  # here, not at import: subinterpreters load this package too
+
         super().__init__(workload.kernels["async"], extra, workers)
+        self._asyncio = asyncio
         self._loop = asyncio.new_event_loop()
 
     async def _gather(self, chunks: Sequence[Chunk], timeout: float) -> List[Any]:
         coroutines = [self.kernel(*chunk, *self.extra) for chunk in chunks]
-        return list(await asyncio.wait_for(asyncio.gather(*coroutines), timeout))
+        return list(await self._asyncio.wait_for(self._asyncio.gather(*coroutines), timeout))
 
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
         return self._loop.run_until_complete(self._gather(chunks, timeout))
@@ -27,11 +29,11 @@ class _AsyncioSession(Session):
         if self._loop.is_closed():
             return
         try:
-            pending = asyncio.all_tasks(self._loop)
+            pending = self._asyncio.all_tasks(self._loop)
             for task in pending:
                 task.cancel()
             if pending:
-                self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                self._loop.run_until_complete(self._asyncio.gather(*pending, return_exceptions=True))
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
         finally:
             self._loop.close()

@@ -59,6 +59,8 @@ class Strategy(abc.ABC):
 
     def unsupported_reason(self, workload: Workload) -> Optional[str]:
         """None when the strategy applies to the workload, else one sentence why not."""
+        if workload.only_strategies is not None and self.name not in workload.only_strategies:
+            return f"workload {workload.name!r} is only meaningful with {', '.join(workload.only_strategies)}"
         if self.kernel not in workload.kernels:
             return f"workload {workload.name!r} has no {self.kernel} kernel"
         return None

@@ -1,0 +1,79 @@
+"""The reference article's countdown on every other Python here: CPython 2.7 ... 3.13t, PyPy, Jython.
+
+Each interpreter runs gilcore/countdown_probe.py in a subprocess of its own
+(gilcore.interpreters.probe), so these numbers do not depend on the asv
+environment that runs this file. The parameter is the interpreter's name from
+scripts/setup-interpreters' interpreters.json, or from PATH and pyenv.
+"""
+import math
+
+from gilcore import interpreters
+
+# The article's COUNT, so the figures compare with FACTS.md's: 13 interpreters x 3
+# interleaved repeats of serial, 2 threads and Pool(2) take 30-60 s on 2 cores, JVM included.
+COUNT = 10_000_000
+REPEATS = 3
+NONE_FOUND = "none-found"
+
+
+def _machine_interpreters():
+    """The machine's interpreters, without the one running asv (it differs per environment)."""
+    return {i.name: i for i in interpreters.discover() if i.source != interpreters.THIS_PROCESS}
+
+
+INTERPRETERS = _machine_interpreters()
+
+
+class Countdown:
+    """Serial seconds and 2-thread / Pool(2) speedups of countdown(COUNT), per interpreter."""
+
+    params = [list(INTERPRETERS) or [NONE_FOUND]]
+    param_names = ["interpreter"]
+    number = 1
+    repeat = 1
+    rounds = 1
+    timeout = 60  # the tracks only read setup_cache's results
+
+    def setup_cache(self):
+        """Probes every interpreter once: asv runs each track and parameter in a fresh process,
+        so an in-process cache would never be hit, while setup_cache's result reaches them all."""
+        results = {}
+        for name, interpreter in INTERPRETERS.items():
+            if not interpreter.exists:
+                results[name] = NotImplementedError(f"{interpreter.executable} is not on this machine")
+                continue
+            try:
+                results[name] = interpreters.probe(interpreter, COUNT, REPEATS)
+            except interpreters.ProbeError as error:  # one broken interpreter must not sink the others
+                results[name] = error
+        return results
+
+    # Enough for every probe's own timeout (a JVM's start-up counted generously) to fire first.
+    setup_cache.timeout = 60 + sum(i.default_timeout(COUNT, REPEATS) for i in INTERPRETERS.values())
+
+    def setup(self, results, interpreter):
+        if interpreter == NONE_FOUND:
+            raise NotImplementedError(
+                f"no interpreter found: no {interpreters.interpreters_json()} and no python2.7, python3.X, "
+                "pypy3 or jython on PATH or in pyenv (run scripts/setup-interpreters)")
+        outcome = results[interpreter]
+        if isinstance(outcome, Exception):
+            raise outcome  # NotImplementedError shows n/a; a failed probe fails loudly
+        self.result = outcome
+
+    def track_serial_seconds(self, results, interpreter):
+        return self.result["serial_seconds"]
+
+    track_serial_seconds.unit = "s"
+
+    def track_threads_speedup(self, results, interpreter):
+        return self.result["threads_speedup"]
+
+    track_threads_speedup.unit = "x"
+
+    def track_pool_speedup(self, results, interpreter):
+        # Jython has no multiprocessing: NaN is how asv records n/a
+        speedup = self.result["pool_speedup"]
+        return math.nan if speedup is None else speedup
+
+    track_pool_speedup.unit = "x"

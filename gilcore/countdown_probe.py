@@ -1,0 +1,235 @@
+"""The reference article's countdown, serial vs 2 threads vs Pool(2), on any Python.
+
+    python countdown_probe.py COUNT [REPEATS]
+
+Prints ONE JSON line. gilcore.interpreters runs this file with every
+interpreter it finds, so it must run unchanged on CPython 2.7 and 3.x, PyPy
+and Jython 2.7: no f-strings, no type hints, no gilcore import, nothing
+newer than the 2.7 standard library. Nothing imports it.
+
+What it corrects in the article: COUNT/2 is a float on Python 3 (a slower
+loop than the article meant), so the halves are COUNT // 2; and
+``with multiprocessing.Pool as pool`` is a TypeError (the class, not an
+instance, and Pool has no context manager on 2.7), so the pool is created
+once, timed apart from the work, and closed and joined in a finally.
+"""
+from __future__ import print_function
+
+import os
+import sys
+
+# This file lives inside the gilcore package folder, which Python puts first on
+# sys.path when it runs the file: keep gilcore's modules (written for 3.9+)
+# from shadowing anything these older interpreters import.
+if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
+    del sys.path[0]
+
+import json  # noqa: E402
+import platform  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+try:
+    import multiprocessing
+    NO_POOL_REASON = None
+except ImportError as error:  # Jython has no multiprocessing module at all
+    multiprocessing = None
+    NO_POOL_REASON = "no multiprocessing module on this interpreter (%s)" % (error,)
+
+# perf_counter is 3.3+; on 2.7 and Jython time.time is the best wall clock there is.
+clock = getattr(time, "perf_counter", time.time)
+
+
+def countdown(n):
+    """The article's loop, unchanged; returns 0 so a worker's result can be checked."""
+    while n > 0:
+        n -= 1
+    return n
+
+
+def implementation():
+    name = platform.python_implementation().lower()
+    if sys.platform.startswith("java"):
+        name = "jython"
+    return name
+
+
+def implementation_version():
+    info = getattr(sys, "pypy_version_info", None) or sys.version_info
+    return "%d.%d.%d" % (info[0], info[1], info[2])
+
+
+def free_threaded():
+    if implementation() == "jython":
+        return True  # no GIL to disable: its threads always run in parallel
+    try:
+        import sysconfig
+        return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    except Exception:  # Jython 2.7's sysconfig may be missing or partial
+        return False
+
+
+def gil_state():
+    """'enabled' / 'disabled' / 'none', and where that answer came from.
+
+    sys._is_gil_enabled (3.13+) is a measurement: on a free-threaded build an
+    incompatible extension can switch the GIL back on. Before 3.13 every
+    CPython and PyPy runs with a GIL; Jython has none at all.
+    """
+    if implementation() == "jython":
+        return "none", "implementation"
+    is_enabled = getattr(sys, "_is_gil_enabled", None)
+    if is_enabled is not None:
+        return ("enabled" if is_enabled() else "disabled"), "sys._is_gil_enabled"
+    return "enabled", "implementation"
+
+
+def run_serial(half):
+    start = clock()
+    countdown(half)
+    countdown(half)
+    return clock() - start
+
+
+def run_threads(half):
+    threads = [threading.Thread(target=countdown, args=(half,)) for _ in range(2)]
+    start = clock()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return clock() - start
+
+
+def run_pool(pool, half):
+    start = clock()
+    results = pool.map(countdown, [half, half], 1)
+    seconds = clock() - start
+    if results != [0, 0]:
+        raise RuntimeError("Pool(2) returned %r, not [0, 0]" % (results,))
+    return seconds
+
+
+def start_pool():
+    """Pool(2) with both workers up and answering; returns (pool, start-up seconds).
+
+    A trivial round trip is part of start-up because with the spawn and
+    forkserver start methods workers are still importing when Pool() returns.
+    """
+    start = clock()
+    pool = multiprocessing.Pool(2)
+    try:
+        pool.map(countdown, [0, 0], 1)
+    except BaseException:
+        pool.terminate()
+        pool.join()
+        raise
+    return pool, clock() - start
+
+
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2.0
+
+
+def spread(values):
+    """(max - min) / median: how far apart the repeats were, as a fraction."""
+    middle = median(values)
+    return (max(values) - min(values)) / middle if middle > 0 else None
+
+
+def ratio(numerator, denominator):
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
+
+
+def measure(count, repeats):
+    half = count // 2
+    runs = {"serial": [], "threads": [], "pool": []}
+    modes = [("serial", run_serial), ("threads", run_threads)]
+    pool, startup = None, None
+    if multiprocessing is not None:
+        # Created before any thread is started: forking a process that has
+        # running threads is what the fork start method warns about.
+        pool, startup = start_pool()
+        modes.append(("pool", lambda n: run_pool(pool, n)))
+    try:
+        # Untimed: PyPy's JIT compiles the loop during its first run, and timing
+        # that would measure the compiler, not the countdown.
+        countdown(half)
+        for repeat in range(repeats):
+            # Interleaved, and the order rotates, so a slow patch of a shared
+            # machine lands on every mode rather than on one.
+            shift = repeat % len(modes)
+            for name, run in modes[shift:] + modes[:shift]:
+                runs[name].append(run(half))
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    return runs, startup
+
+
+def report(count, repeats, runs, startup):
+    medians = dict((name, median(values) if values else None) for name, values in runs.items())
+    gil, gil_source = gil_state()  # read after the work: that is the state it ran under
+    return {
+        "probe": "countdown",
+        "implementation": implementation(),
+        "version": "%d.%d.%d" % tuple(sys.version_info[:3]),
+        "implementation_version": implementation_version(),
+        "executable": sys.executable,
+        "free_threaded": free_threaded(),
+        "gil": gil,
+        "gil_source": gil_source,
+        "cpus": cpu_count(),
+        "count": count,
+        "repeats": repeats,
+        "serial_seconds": medians["serial"],
+        "threads_seconds": medians["threads"],
+        "pool_seconds": medians["pool"],
+        "pool_startup_seconds": startup,
+        "pool_unavailable": NO_POOL_REASON,
+        "threads_speedup": ratio(medians["serial"], medians["threads"]),
+        "pool_speedup": ratio(medians["serial"], medians["pool"]),
+        "spread": dict((name, spread(values) if values else None) for name, values in runs.items()),
+        "runs": runs,
+    }
+
+
+def cpu_count():
+    if multiprocessing is not None:
+        return multiprocessing.cpu_count()
+    try:  # Jython: ask the JVM
+        from java.lang import Runtime
+        return Runtime.getRuntime().availableProcessors()
+    except Exception:
+        return None
+
+
+def parse_args(argv):
+    try:
+        count = int(argv[0])
+        repeats = int(argv[1]) if len(argv) > 1 else 3
+    except (IndexError, ValueError):
+        count = repeats = 0
+    if count < 2 or repeats < 1 or len(argv) > 2:
+        print("usage: countdown_probe.py COUNT [REPEATS]  (COUNT >= 2, REPEATS >= 1)", file=sys.stderr)
+        sys.exit(2)
+    return count, repeats
+
+
+def main(argv):
+    count, repeats = parse_args(argv)
+    runs, startup = measure(count, repeats)
+    print(json.dumps(report(count, repeats, runs, startup), sort_keys=True))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

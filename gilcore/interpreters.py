@@ -1,0 +1,474 @@
+"""``python -m gilcore interpreters``: the reference article's countdown on every Python here.
+
+The rest of gilcore runs inside one interpreter; this module compares
+interpreters. ``discover`` lists them (from scripts/setup-interpreters'
+interpreters.json, or by looking on PATH and in pyenv), ``probe`` runs
+``countdown_probe.py`` with one of them in a subprocess it always kills on
+timeout, and ``main`` prints serial time, 2-thread and Pool(2) speedups and
+pool start-up per interpreter: CPython 2.7 ... 3.13t, PyPy, Jython.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+from gilcore.runner import UsageError
+
+PROBE = Path(__file__).with_name("countdown_probe.py")
+DEFAULT_COUNT = 10_000_000  # the article's COUNT
+DEFAULT_REPEATS = 3
+
+# Start-up allowance per implementation: a JVM needs seconds before Jython runs a line.
+STARTUP_SECONDS = {"jython": 120.0}
+DEFAULT_STARTUP_SECONDS = 30.0
+# Work allowance: one repeat of the three modes, per million counted, with room for a
+# slow interpreter (2.7's threads thrash) on a busy 2-core machine.
+SECONDS_PER_MILLION = 1.0
+
+# What the orientation table in FACTS.md compares; reported as missing when absent.
+WANTED = [
+    ("CPython 2.7", "cpython", "2.7", False),
+    ("CPython 3.9", "cpython", "3.9", False),
+    ("CPython 3.11", "cpython", "3.11", False),
+    ("CPython 3.13", "cpython", "3.13", False),
+    ("CPython 3.13t (free-threaded)", "cpython", "3.13", True),
+    ("PyPy 3", "pypy", "3", False),
+    ("Jython 2.7", "jython", "2.7", True),
+]
+# Environment a child must not inherit: PYTHONPATH/PYTHONHOME of this (3.x, maybe asv's)
+# environment break a 2.7 or PyPy child outright.
+UNINHERITED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "__PYVENV_LAUNCHER__")
+THIS_PROCESS = "sys.executable"  # the source of the entry discover() adds for the running Python
+
+
+class ProbeError(RuntimeError):
+    """An interpreter did not give a countdown result: one line says why."""
+
+
+class ProbeTimeout(ProbeError):
+    """The probe took longer than its timeout; it and its children were killed."""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """One Python executable, described as interpreters.json describes it."""
+
+    name: str
+    executable: str
+    version: str = ""
+    implementation: str = "cpython"  # "cpython" | "pypy" | "jython"
+    free_threaded: bool = False
+    gil: str = ""  # what it promises: "enabled" | "disabled" | "none" | "" (unknown)
+    source: str = ""
+
+    @property
+    def exists(self) -> bool:
+        return os.path.isfile(self.executable) and os.access(self.executable, os.X_OK)
+
+    def default_timeout(self, count: int = DEFAULT_COUNT, repeats: int = DEFAULT_REPEATS) -> float:
+        startup = STARTUP_SECONDS.get(self.implementation, DEFAULT_STARTUP_SECONDS)
+        return startup + SECONDS_PER_MILLION * repeats * count / 1e6
+
+
+# --------------------------------------------------------------------------- discovery
+
+def interpreters_json() -> Path:
+    """Where scripts/setup-interpreters writes its list (its env.sh exports the path)."""
+    explicit = os.environ.get("GILBENCH_INTERPRETERS_JSON")
+    if explicit:
+        return Path(explicit)
+    cache = os.environ.get("GILBENCH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "gilbench")
+    return Path(cache) / "interpreters.json"
+
+
+def discover() -> List[Interpreter]:
+    """Every interpreter to compare, the running one always among them, in table order."""
+    path = interpreters_json()
+    found = None
+    if path.is_file():
+        try:
+            found = _read_json(path)
+        except (OSError, ValueError) as error:  # a half-written or hand-edited file
+            warnings.warn(f"ignoring {path}: {error}; searching PATH and pyenv instead", stacklevel=2)
+    if found is None:
+        found = _search()
+    return sorted(_with_current(found), key=_table_order)
+
+
+def _read_json(path: Path) -> List[Interpreter]:
+    entries = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(entries, list):
+        raise ValueError("expected a JSON list of interpreters")
+    found = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not entry.get("name") or not entry.get("executable"):
+            raise ValueError(f"an entry needs a name and an executable: {entry!r}")
+        found.append(Interpreter(
+            name=str(entry["name"]), executable=str(entry["executable"]), version=str(entry.get("version", "")),
+            implementation=str(entry.get("implementation", "cpython")),
+            free_threaded=bool(entry.get("free_threaded", False)), gil=str(entry.get("gil", "")),
+            source=str(entry.get("source", "interpreters.json"))))
+    return found
+
+
+# python2.7, python3.13, python3.13t, pypy, pypy3, pypy3.9, jython: the versioned names,
+# never bare python/python3 (those are whichever version happens to be selected).
+_NAME = re.compile(r"^(?:python(?P<cpython>2\.7|3\.\d+t?)|(?P<pypy>pypy(?:\d(?:\.\d+)?)?)|(?P<jython>jython))$")
+
+
+def _search() -> List[Interpreter]:
+    """Interpreters on PATH and in pyenv's real bin dirs, found by name without running any."""
+    pyenv = _pyenv_root()
+    dirs = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not _is_pyenv_dir(d, pyenv)]
+    if pyenv is not None:
+        # pyenv's shims refuse any version that is not selected: use each version's own bin dir
+        dirs += [str(d / "bin") for d in sorted((pyenv / "versions").glob("*")) if not d.is_symlink()]
+    found: List[Interpreter] = []
+    seen = set()
+    for directory in dirs:
+        for candidate in _candidates(directory):
+            identity = _identity(candidate)
+            if identity in seen:
+                continue
+            seen.add(identity)
+            interpreter = _describe(Path(candidate), pyenv)
+            taken = {i.name for i in found}
+            if interpreter.name in taken:  # e.g. python3.11 in both /usr/bin and /usr/local/bin
+                suffix = next(n for n in range(2, len(found) + 3) if f"{interpreter.name}-{n}" not in taken)
+                interpreter = Interpreter(**{**asdict(interpreter), "name": f"{interpreter.name}-{suffix}"})
+            found.append(interpreter)
+    return found
+
+
+def _candidates(directory: str) -> List[str]:
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    # python3.13t before python3.13: a free-threaded install has both, often as hard links
+    names.sort(key=lambda name: not name.endswith("t"))
+    paths = [os.path.join(directory, name) for name in names if _NAME.match(name)]
+    return [p for p in paths if os.path.isfile(p) and os.access(p, os.X_OK)]
+
+
+def _identity(path: str) -> Tuple[Any, ...]:
+    """The file itself, whatever symlinks or hard links lead to it."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return (os.path.realpath(path),)
+    return status.st_dev, status.st_ino
+
+
+def _pyenv_root() -> Optional[Path]:
+    root = os.environ.get("PYENV_ROOT")
+    if not root and shutil.which("pyenv"):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=10).stdout.strip()
+    if not root:
+        root = os.path.expanduser("~/.pyenv")
+    return Path(root) if os.path.isdir(os.path.join(root, "versions")) else None
+
+
+def _is_pyenv_dir(directory: str, pyenv: Optional[Path]) -> bool:
+    if os.path.basename(os.path.normpath(directory)) == "shims":
+        return True
+    return pyenv is not None and os.path.abspath(directory).startswith(str(pyenv) + os.sep)
+
+
+def _describe(executable: Path, pyenv: Optional[Path]) -> Interpreter:
+    """What a file name (and a pyenv version folder) tell about an interpreter, unrun."""
+    match = _NAME.match(executable.name)
+    assert match is not None
+    in_pyenv = pyenv is not None and executable.parent.parent.parent == pyenv / "versions"
+    folder = executable.parent.parent.name if in_pyenv else ""  # e.g. 3.9.18, 3.13.0t, pypy3.9-7.3.11
+    if match.group("jython"):
+        implementation, version, free = "jython", "2.7", True
+    elif match.group("pypy"):  # a bare "pypy" may be PyPy 2: no version promised
+        implementation, version, free = "pypy", match.group("pypy")[4:], False
+    else:
+        implementation, version = "cpython", match.group("cpython").rstrip("t")
+        # a free-threaded install also answers to python3.13, so its pyenv folder (3.13.0t) counts too
+        free = match.group("cpython").endswith("t") or folder.endswith("t")
+        if re.match(r"^\d+\.\d+\.\d+t?$", folder):
+            version = folder.rstrip("t")
+    if implementation == "cpython":
+        name = f"cpython-{version}{'t' if free else ''}"
+    else:
+        name = folder or executable.name  # pyenv's pypy3.9-7.3.11, or pypy3, jython
+    gil = "none" if implementation == "jython" else ("disabled" if free else "enabled")
+    return Interpreter(name=name, executable=str(executable), version=version, implementation=implementation,
+                       free_threaded=free, gil=gil, source="pyenv" if in_pyenv else "PATH")
+
+
+def current() -> Interpreter:
+    """The interpreter running this code, described by itself."""
+    implementation = sys.implementation.name
+    free = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    version = ".".join(map(str, sys.version_info[:3]))
+    is_enabled = getattr(sys, "_is_gil_enabled", None)
+    gil = ("enabled" if is_enabled() else "disabled") if is_enabled else "enabled"
+    return Interpreter(name=f"{implementation}-{version}{'t' if free else ''}", executable=sys.executable,
+                       version=version, implementation=implementation, free_threaded=free,
+                       gil="" if free else gil,  # PYTHON_GIL may have changed it here: promise nothing
+                       source=THIS_PROCESS)
+
+
+def _with_current(found: List[Interpreter]) -> List[Interpreter]:
+    """Adds the running interpreter unless one entry already is that very binary."""
+    if not sys.executable:  # embedded Pythons have no executable to run
+        return list(found)
+    here = _identity(sys.executable)
+    if any(_identity(i.executable) == here for i in found):
+        return list(found)
+    me = current()
+    names = {i.name for i in found}
+    if me.name in names:  # a different binary of the same version (a copied venv, say)
+        me = Interpreter(**{**asdict(me), "name": f"{me.name}-current"})
+    return [*found, me]
+
+
+def _version_tuple(version: str) -> Tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def _table_order(interpreter: Interpreter) -> Tuple[Any, ...]:
+    rank = {"cpython": 0, "pypy": 1, "jython": 2}.get(interpreter.implementation, 3)
+    return rank, _version_tuple(interpreter.version), interpreter.free_threaded, interpreter.name
+
+
+def missing(found: Sequence[Interpreter]) -> List[str]:
+    """The orientation table's interpreters that are not among ``found``, one line each."""
+    lines = []
+    for label, implementation, version, free in WANTED:
+        if not any(i.implementation == implementation and i.free_threaded == free and i.exists
+                   and (i.version == version or i.version.startswith(version + "."))
+                   for i in found):
+            lines.append(f"{label}: not found (scripts/setup-interpreters installs or builds it)")
+    return lines
+
+
+# --------------------------------------------------------------------------- probing
+
+def probe(interpreter: Union[Interpreter, str], count: int = DEFAULT_COUNT, repeats: int = DEFAULT_REPEATS,
+          timeout: Optional[float] = None) -> Dict[str, Any]:
+    """The countdown on ``interpreter`` in a subprocess: the probe's JSON plus name and wall time.
+
+    Raises ProbeTimeout after ``timeout`` seconds (the child and its pool workers
+    are killed first) and ProbeError for anything else: no executable, a crash,
+    no result, or a GIL in another state than the interpreter promises.
+    """
+    if isinstance(interpreter, str):
+        interpreter = Interpreter(name=os.path.basename(interpreter), executable=interpreter)
+    _check_sizes(count, repeats)
+    if timeout is None:
+        timeout = interpreter.default_timeout(count, repeats)
+    if not interpreter.exists:
+        raise ProbeError(f"{interpreter.name}: {interpreter.executable} is not an executable file")
+    env = _child_env(interpreter)
+    started = time.perf_counter()
+    returncode, stdout, stderr = _run_killable(
+        [interpreter.executable, str(PROBE), str(count), str(repeats)], timeout, env, interpreter.name)
+    result = _parse(stdout)
+    if returncode != 0 or result is None:
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
+        raise ProbeError(f"{interpreter.name}: the probe exited with status {returncode}: {last}")
+    result.update(name=interpreter.name, interpreter=interpreter.executable,
+                  wall_seconds=time.perf_counter() - started)
+    _check_gil(interpreter, result, env)
+    return result
+
+
+def _check_sizes(count: int, repeats: int, prefix: str = "") -> None:
+    for value, what, least in ((count, prefix + "count", 2), (repeats, prefix + "repeats", 1)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(f"{what} must be a whole number, not {value!r}")
+        if value < least:
+            raise UsageError(f"{what} must be at least {least}, not {value}"
+                             + (" (it is split into two halves)" if what.endswith("count") else ""))
+
+
+def _child_env(interpreter: Interpreter) -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in UNINHERITED}
+    if not interpreter.free_threaded:
+        # PYTHON_GIL (asv's matrix sets it) is a switch of free-threaded builds only;
+        # PYTHON_GIL=0 is a fatal error on every GIL build.
+        env.pop("PYTHON_GIL", None)
+    return env
+
+
+def _run_killable(command: List[str], timeout: float, env: Dict[str, str], name: str) -> Tuple[int, str, str]:
+    """Runs command in a session of its own, so one signal reaches it and all its children."""
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env, text=True, encoding="utf-8", errors="replace", start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_tree(process)
+        raise ProbeTimeout(f"{name}: no result within {timeout:g} s; the probe and its workers were killed") from None
+    except BaseException:  # Ctrl-C included: nothing may outlive us
+        _kill_tree(process)
+        raise
+    # A probe that exited normally leaves no workers, but one that crashed might have.
+    _kill_group(process.pid)
+    return process.returncode, stdout, stderr
+
+
+def _kill_group(pgid: int) -> None:
+    killpg = getattr(os, "killpg", None)
+    if killpg is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            killpg(pgid, signal.SIGKILL)
+
+
+def _kill_tree(process: subprocess.Popen) -> None:
+    _kill_group(process.pid)
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()
+    try:
+        process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:  # a descendant that left the group still holds a pipe
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
+        process.wait()
+
+
+def _parse(stdout: str) -> Optional[Dict[str, Any]]:
+    """The probe's JSON line; a JVM or a site hook may print other lines first."""
+    for line in reversed(stdout.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                result = json.loads(line)
+                if isinstance(result, dict) and result.get("probe") == "countdown":
+                    return result
+    return None
+
+
+def _check_gil(interpreter: Interpreter, result: Dict[str, Any], env: Dict[str, str]) -> None:
+    """A GIL in another state than promised makes every speedup meaningless: fail loudly."""
+    promised = interpreter.gil
+    if interpreter.free_threaded and env.get("PYTHON_GIL") in ("0", "1"):
+        promised = "enabled" if env["PYTHON_GIL"] == "1" else "disabled"
+    if promised and result.get("gil") != promised:
+        raise ProbeError(f"{interpreter.name}: GIL {result.get('gil')} during the run, but it promises "
+                         f"{promised} (an extension or PYTHON_GIL changed it)")
+
+
+# --------------------------------------------------------------------------- command line
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and exit 2, through gilcore.cli
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m gilcore interpreters", description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=DEFAULT_COUNT, help="the countdown's COUNT (default: 10,000,000)")
+    parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="interleaved runs of each mode")
+    parser.add_argument("--timeout", type=float, help="seconds per interpreter (default: by count, longer for Jython)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--only", nargs="+", action="extend", metavar="NAME", help="only these interpreters")
+    return parser
+
+
+def plan(args: argparse.Namespace) -> List[Interpreter]:
+    """Validates every input; raises UsageError before anything runs."""
+    _check_sizes(args.count, args.repeats, prefix="--")
+    if args.timeout is not None and not args.timeout > 0:
+        raise UsageError(f"--timeout must be positive, not {args.timeout}")
+    found = discover()
+    if not args.only:
+        return found
+    by_name = {i.name: i for i in found}
+    unknown = [name for name in args.only if name not in by_name]
+    if unknown:
+        raise UsageError(f"unknown interpreter {unknown[0]!r}; choose from {', '.join(by_name)}")
+    return [by_name[name] for name in dict.fromkeys(args.only)]
+
+
+def _x(value: Optional[float]) -> str:
+    return f"x{value:.2f}" if value is not None else "n/a"
+
+
+def _s(value: Optional[float]) -> str:
+    return f"{value:.3f}" if value is not None else "n/a"
+
+
+HEADER = (f"{'interpreter':<18} {'version':<8} {'GIL':<9} {'serial s':>9} {'2 threads':>9} {'Pool(2)':>8} "
+          f"{'pool start-up s':>15} {'spread':>7}")
+
+
+def format_row(result: Dict[str, Any]) -> str:
+    spreads = [v for v in (result.get("spread") or {}).values() if v is not None]
+    spread = f"{max(spreads) * 100:.0f}%" if spreads else "n/a"
+    return (f"{result['name']:<18} {result['version']:<8} {result['gil']:<9} {_s(result['serial_seconds']):>9} "
+            f"{_x(result['threads_speedup']):>9} {_x(result['pool_speedup']):>8} "
+            f"{_s(result['pool_startup_seconds']):>15} {spread:>7}")
+
+
+def _progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(list(argv))
+    chosen = plan(args)
+    results: List[Dict[str, Any]] = []
+    failures: List[str] = []
+    absent = [f"{i.name}: {i.executable} not found" for i in chosen if not i.exists]
+    runnable = [i for i in chosen if i.exists]
+    if not args.only:
+        absent += missing(chosen)
+    started = time.perf_counter()
+    for index, interpreter in enumerate(runnable, 1):
+        _progress(f"[{index}/{len(runnable)}] {interpreter.name}: countdown({args.count:,}) x{args.repeats} ...")
+        try:
+            result = probe(interpreter, args.count, args.repeats, args.timeout)
+        except ProbeError as error:
+            failures.append(str(error))
+            _progress(f"    FAILED: {error}")
+            continue
+        results.append(result)
+        _progress(f"    {result['wall_seconds']:.1f} s")
+    if args.json:
+        print(json.dumps({"count": args.count, "repeats": args.repeats, "results": results,
+                          "failures": failures, "missing": absent}, indent=1))
+    else:
+        _print_table(args, results, failures, absent, time.perf_counter() - started)
+    return 1 if failures else 0
+
+
+def _print_table(args: argparse.Namespace, results: List[Dict[str, Any]], failures: List[str],
+                 absent: List[str], seconds: float) -> None:
+    # the load shows when other work shared the cores: speedups near x1 everywhere then mean little
+    load = f", load average {os.getloadavg()[0]:.1f} at the end" if hasattr(os, "getloadavg") else ""
+    print(f"countdown(n): while n > 0: n -= 1, COUNT = {args.count:,} as two halves; "
+          f"median of {args.repeats} interleaved runs; {os.cpu_count()} CPUs{load}")
+    print(HEADER)
+    for result in results:
+        print(format_row(result))
+    for result in results:
+        if result.get("pool_unavailable"):
+            print(f"{result['name']}: Pool(2) n/a: {result['pool_unavailable']}")
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    for line in absent:
+        print(f"missing: {line}")
+    print(f"{len(results)} interpreters in {seconds:.0f} s. 2 threads / Pool(2) = serial time over that mode's "
+          "time; pool start-up (Pool(2) and a first round trip) is not in Pool(2); spread = (max - min) / "
+          "median of the noisiest mode")

@@ -1,0 +1,249 @@
+"""Subinterpreters: W interpreters in one process, each with its own GIL (PEP 684).
+
+Each worker is a thread that owns one isolated interpreter and runs chunks in
+it. The interpreters are created and warmed (the kernel's module imported)
+before any work is timed, so their start-up cost is measured apart.
+
+Which API: 3.14+ the public ``concurrent.interpreters``; 3.13 the private
+``_interpreters``; 3.12 the private ``_xxsubinterpreters`` with
+``isolated=True``. A kernel and its arguments travel pickled in the
+interpreter's ``__main__``; the result (or the worker's traceback) comes back
+pickled through a per-worker temporary file, so no size limit can block it.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import pickle
+import queue
+import sys
+import tempfile
+import threading
+from typing import Any, List, Optional, Sequence, Tuple
+
+from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError
+from gilcore.workloads import Chunk, Workload
+
+WARMUP_TIMEOUT = 120.0
+
+# Runs inside a subinterpreter; _payload and _fd are set in its __main__ first.
+_CALL_SCRIPT = """\
+import os as _os, pickle as _pickle, sys as _sys, traceback as _traceback
+try:
+    _path, _kernel, _args = _pickle.loads(_payload)
+    if _sys.path != _path:
+        _sys.path[:] = _path
+    _answer = ("ok", _kernel(*_args))
+except BaseException as _error:
+    _answer = ("error", "".join(_traceback.format_exception(type(_error), _error, _error.__traceback__)))
+_data = _pickle.dumps(_answer)
+_os.ftruncate(_fd, 0)
+_os.pwrite(_fd, _data, 0)
+del _payload, _kernel, _args, _answer, _data
+"""
+
+
+class _Backend:
+    """The one API difference between Pythons: create, run a script with globals, destroy."""
+
+    def __init__(self) -> None:
+        try:
+            from concurrent import interpreters  # 3.14+
+
+            self.kind, self.module = "concurrent.interpreters", interpreters
+        except ImportError:
+            try:
+                import _interpreters  # 3.13
+
+                self.kind, self.module = "_interpreters", _interpreters
+            except ImportError:
+                import _xxsubinterpreters  # 3.12
+
+                self.kind, self.module = "_xxsubinterpreters", _xxsubinterpreters
+
+    def create(self) -> Any:
+        if self.kind == "_xxsubinterpreters":
+            return self.module.create(isolated=True)
+        return self.module.create()  # "isolated" is the default config: own GIL
+
+    def owns_gil(self, interp: Any) -> Optional[bool]:
+        """True when the interpreter has its own GIL; None when the API cannot tell (3.12)."""
+        if self.kind == "_interpreters":
+            return getattr(self.module.get_config(interp), "gil", None) == "own"
+        if self.kind == "concurrent.interpreters":
+            import _interpreters
+
+            return getattr(_interpreters.get_config(interp.id), "gil", None) == "own"
+        return None
+
+    def run(self, interp: Any, script: str, shared: dict) -> None:
+        if self.kind == "concurrent.interpreters":
+            interp.prepare_main(**shared)
+            interp.exec(script)
+        elif self.kind == "_interpreters":
+            failure = self.module.exec(interp, script, shared)
+            if failure is not None:
+                raise WorkerError(f"subinterpreter failed: {getattr(failure, 'errdisplay', failure)}")
+        else:
+            self.module.run_string(interp, script, shared)
+
+    def destroy(self, interp: Any) -> None:
+        if self.kind == "concurrent.interpreters":
+            interp.close()
+        else:
+            self.module.destroy(interp)
+
+
+def _unavailable() -> Optional[str]:
+    if sys.implementation.name != "cpython" or sys.version_info < (3, 12):
+        return "interpreters with their own GIL need CPython 3.12 or newer"
+    try:
+        _Backend()
+    except ImportError:
+        return "this CPython was built without the subinterpreters module"
+    return None
+
+
+class _Worker:
+    """One interpreter plus the temp file its results come back through."""
+
+    def __init__(self, backend: _Backend) -> None:
+        self.backend = backend
+        self.interp = backend.create()
+        self.result_file = tempfile.TemporaryFile(prefix="gilcore-")  # unlinked at once: cannot leak
+
+    def call(self, kernel: Any, args: Tuple[Any, ...]) -> Any:
+        payload = pickle.dumps((list(sys.path), kernel, args))
+        fd = self.result_file.fileno()
+        self.backend.run(self.interp, _CALL_SCRIPT, {"_payload": payload, "_fd": fd})
+        data = os.pread(fd, os.fstat(fd).st_size, 0)
+        status, value = pickle.loads(data)
+        if status == "error":
+            raise WorkerError(f"a subinterpreter raised:\n{value}")
+        return value
+
+    def close(self) -> None:
+        try:
+            self.backend.destroy(self.interp)
+        finally:
+            self.result_file.close()
+
+
+class _InterpreterThread(threading.Thread):
+    """A worker thread that creates, uses and destroys one interpreter.
+
+    Creating and destroying it in the thread that runs it matters: on 3.12 an
+    interpreter that imported ``threading`` in another thread hangs in destroy.
+    """
+
+    def __init__(self, backend: _Backend, tasks: "queue.Queue[Any]", ready: "queue.Queue[Any]",
+                 kernel: Any, prepare: Any) -> None:
+        super().__init__(name="gilcore-subinterpreter")
+        self.backend, self.tasks, self.ready = backend, tasks, ready
+        self.kernel, self.prepare = kernel, prepare
+
+    def run(self) -> None:
+        try:
+            worker = _Worker(self.backend)
+        except BaseException as error:
+            self.ready.put(error)
+            return
+        try:
+            if self.backend.owns_gil(worker.interp) is False:
+                raise WorkerError("a subinterpreter was created sharing the main GIL")
+            # Import the kernel's module and build its caches before anything is timed.
+            worker.call(_import_and_prepare, (self.kernel, self.prepare))
+            self.ready.put(None)
+            self._serve(worker)
+        except BaseException as error:
+            self.ready.put(error)
+        finally:
+            worker.close()
+
+    def _serve(self, worker: _Worker) -> None:
+        while True:
+            task = self.tasks.get()
+            if task is None:
+                return
+            future, args = task
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(worker.call(self.kernel, args))
+            except BaseException as error:
+                future.set_exception(error)
+
+
+class _SubinterpreterSession(Session):
+    def __init__(self, workload: Workload, kernel: str, workers: int, extra: Tuple[Any, ...]) -> None:
+        super().__init__(workload.kernels[kernel], extra, workers)
+        backend = _Backend()
+        self._tasks: "queue.Queue[Any]" = queue.Queue()
+        ready: "queue.Queue[Any]" = queue.Queue()
+        self._threads = [_InterpreterThread(backend, self._tasks, ready, self.kernel, workload.prepare)
+                         for _ in range(workers)]
+        self._abandoned = False
+        try:
+            for thread in self._threads:
+                thread.start()
+            for _ in self._threads:
+                try:
+                    error = ready.get(timeout=WARMUP_TIMEOUT)
+                except queue.Empty:
+                    raise WorkerError(f"subinterpreters did not start within {WARMUP_TIMEOUT:g} s") from None
+                if error is not None:
+                    raise error
+        except BaseException:
+            self.close()
+            raise
+
+    def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
+        futures: List[cf.Future] = []
+        for chunk in chunks:
+            future: cf.Future = cf.Future()
+            futures.append(future)
+            self._tasks.put((future, (*chunk, *self.extra)))
+        done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_EXCEPTION)
+        for future in pending:
+            future.cancel()
+        for future in done:
+            if future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+        if pending:
+            self._abandoned = True
+            raise WorkerError(f"a subinterpreter did not finish within {timeout:g} s")
+        return [future.result() for future in futures]
+
+    def close(self) -> None:
+        threads, self._threads = self._threads, []
+        for thread in threads:
+            if thread.is_alive() or thread.ident is None:
+                self._tasks.put(None)
+        if self._abandoned:
+            return  # a running interpreter cannot be stopped; it ends with the process
+        for thread in threads:
+            if thread.ident is not None:
+                thread.join()
+
+
+def _import_and_prepare(kernel: Any, prepare: Any) -> None:
+    if prepare is not None:
+        prepare()
+
+
+class Subinterpreters(Strategy):
+    name = "subinterpreters"
+    description = "W isolated subinterpreters (own GIL each), one thread each"
+
+    def unavailable_reason(self) -> Optional[str]:
+        return _unavailable()
+
+    def unsupported_reason(self, workload: Workload) -> Optional[str]:
+        if workload.needs_main_interpreter:
+            return f"workload {workload.name!r} uses extension modules that cannot load in a subinterpreter"
+        if workload.name == "sha256" and sys.version_info[:2] == (3, 12):
+            return "CPython 3.12 crashes at exit after hashlib is imported in a subinterpreter"
+        return super().unsupported_reason(workload)
+
+    def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
+        return _SubinterpreterSession(workload, self.kernel, workers, extra)

@@ -1,0 +1,145 @@
+"""The countdown on other interpreters: the probe's JSON, discovery, timeouts, bad input."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from gilcore import interpreters
+
+PYTHON27 = "/root/.pyenv/versions/2.7.18/bin/python2.7"
+SMALL = 20_000
+
+
+def check_result(result, implementation, version):
+    assert result["probe"] == "countdown"
+    assert result["implementation"] == implementation
+    assert result["version"] == version
+    assert result["gil"] in ("enabled", "disabled", "none")
+    assert result["count"] == SMALL and result["repeats"] == 2
+    for mode in ("serial", "threads", "pool"):
+        assert len(result["runs"][mode]) == 2
+        assert result[f"{mode}_seconds"] > 0
+    assert result["threads_speedup"] == pytest.approx(result["serial_seconds"] / result["threads_seconds"])
+    assert result["pool_speedup"] == pytest.approx(result["serial_seconds"] / result["pool_seconds"])
+    assert result["pool_startup_seconds"] > 0 and result["pool_unavailable"] is None
+    assert all(spread >= 0 for spread in result["spread"].values())
+
+
+def test_probe_prints_one_json_line(no_leaks):
+    done = subprocess.run([sys.executable, str(interpreters.PROBE), str(SMALL), "2"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1
+    check_result(json.loads(lines[0]), sys.implementation.name, "%d.%d.%d" % sys.version_info[:3])
+
+
+def test_probe_on_the_current_interpreter(no_leaks):
+    result = interpreters.probe(interpreters.current(), SMALL, 2, timeout=60)
+    check_result(result, sys.implementation.name, "%d.%d.%d" % sys.version_info[:3])
+    assert result["name"] == interpreters.current().name and result["wall_seconds"] > 0
+
+
+@pytest.mark.skipif(not os.path.exists(PYTHON27), reason=f"no {PYTHON27}")
+def test_probe_on_python27(no_leaks):
+    result = interpreters.probe(PYTHON27, SMALL, 2, timeout=60)
+    check_result(result, "cpython", "2.7.18")
+    assert result["gil"] == "enabled" and result["gil_source"] == "implementation"
+
+
+def test_probe_rejects_bad_arguments():
+    done = subprocess.run([sys.executable, str(interpreters.PROBE), "0"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == "" and "usage:" in done.stderr
+
+
+def test_discovery_includes_the_current_interpreter():
+    here = os.path.realpath(sys.executable)
+    found = interpreters.discover()
+    assert any(os.path.realpath(i.executable) == here for i in found)
+    assert len({i.name for i in found}) == len(found)
+
+
+def test_discovery_reads_interpreters_json(tmp_path, monkeypatch):
+    listing = [{"name": "old-python", "executable": str(tmp_path / "gone"), "version": "3.1.0",
+                "implementation": "cpython", "free_threaded": False, "gil": "enabled"}]
+    (tmp_path / "interpreters.json").write_text(json.dumps(listing))
+    monkeypatch.setenv("GILBENCH_INTERPRETERS_JSON", str(tmp_path / "interpreters.json"))
+    found = {i.name: i for i in interpreters.discover()}
+    assert not found["old-python"].exists
+    assert interpreters.current().name in found  # added: the file does not list this binary
+
+
+def test_discovery_without_json_uses_path_and_pyenv_bin_dirs(tmp_path, monkeypatch):
+    def executable(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("#!/bin/sh\nexit 1\n")
+        path.chmod(0o755)
+
+    executable(tmp_path / "bin" / "python3.98t")
+    os.link(tmp_path / "bin" / "python3.98t", tmp_path / "bin" / "python3.98")  # as `make install` leaves it
+    executable(tmp_path / "bin" / "python3")  # unversioned: whichever is selected, left out
+    executable(tmp_path / "pyenv" / "versions" / "3.97.1" / "bin" / "python3.97")
+    executable(tmp_path / "pyenv" / "shims" / "python3.96")  # a shim refuses unselected versions
+    monkeypatch.setenv("GILBENCH_INTERPRETERS_JSON", str(tmp_path / "absent.json"))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{tmp_path / 'pyenv' / 'shims'}")
+    found = {i.name: i for i in interpreters.discover()}
+    assert set(found) == {"cpython-3.98t", "cpython-3.97.1", interpreters.current().name}
+    assert found["cpython-3.98t"].free_threaded and found["cpython-3.98t"].gil == "disabled"
+
+
+def probe_processes(marker):
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if marker in (process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+def test_timeout_kills_the_probe_and_its_pool(no_leaks):
+    count = 987_654_321_012  # hours of counting, and a marker in every process's command line
+    started = time.monotonic()
+    with pytest.raises(interpreters.ProbeTimeout, match="no result within 1.5 s"):
+        interpreters.probe(sys.executable, count, 1, timeout=1.5)
+    assert time.monotonic() - started < 15
+    deadline = time.monotonic() + 5  # SIGKILL is sure but not instant
+    while probe_processes(str(count)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert probe_processes(str(count)) == []
+
+
+def gilcore_interpreters(*args):
+    return subprocess.run([sys.executable, "-m", "gilcore", "interpreters", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--count", "0"], "--count must be at least 2"),
+    (["--count", "-3"], "--count must be at least 2"),
+    (["--repeats", "0"], "--repeats must be at least 1"),
+    (["--only", "no-such-python"], "unknown interpreter 'no-such-python'; choose from"),
+    (["--timeout", "0"], "--timeout must be positive"),
+])
+def test_bad_input_exits_2_with_one_line(args, message):
+    done = gilcore_interpreters(*args)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gilcore: error: ") and message in lines[0], done.stderr
+
+
+def test_table_and_json_for_one_interpreter(no_leaks):
+    here = os.path.realpath(sys.executable)
+    name = next(i.name for i in interpreters.discover() if os.path.realpath(i.executable) == here)
+    table = gilcore_interpreters("--only", name, "--count", str(SMALL), "--repeats", "2")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[1].split()[:2] == ["interpreter", "version"]
+    assert lines[2].split()[0] == name and "missing:" not in table.stdout
+    assert f"[1/1] {name}" in table.stderr  # progress goes to stderr
+    report = json.loads(gilcore_interpreters("--only", name, "--count", str(SMALL), "--repeats", "2",
+                                             "--json").stdout)
+    assert [r["name"] for r in report["results"]] == [name] and report["failures"] == []
