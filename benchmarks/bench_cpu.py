@@ -2,9 +2,9 @@
 import gilcore
 
 from . import common
-from .common import PROCESS_STRATEGIES, WORKERS
+from .common import INTERPRETER_STRATEGIES, PROCESS_STRATEGIES, WORKERS
 
-CPU_STRATEGIES = ["serial", "threads", *PROCESS_STRATEGIES]
+CPU_STRATEGIES = ["serial", "threads", *PROCESS_STRATEGIES, *INTERPRETER_STRATEGIES]
 
 
 class Countdown(common._Cell):

@@ -24,6 +24,22 @@ def _machine_interpreters():
 INTERPRETERS = _machine_interpreters()
 
 
+def _reporting_environment():
+    """Only one asv environment runs these probes (they do not depend on it): the newest
+    GIL-build CPython found, with no PYTHON_GIL override. None: this one, whatever it is."""
+    import os
+    import sys
+
+    from gilcore.gil import free_threaded_build
+
+    versions = [tuple(int(p) for p in i.version.split(".")[:2]) for i in INTERPRETERS.values()
+                if i.implementation == "cpython" and not i.free_threaded and i.version.startswith("3.")]
+    newest = max(versions, default=sys.version_info[:2])
+    if free_threaded_build() or os.environ.get("PYTHON_GIL") or sys.version_info[:2] != newest:
+        return f"the probes run once, in the Python {newest[0]}.{newest[1]} environment"
+    return None
+
+
 class Countdown:
     """Serial seconds and 2-thread / Pool(2) speedups of countdown(COUNT), per interpreter."""
 
@@ -38,7 +54,11 @@ class Countdown:
         """Probes every interpreter once: asv runs each track and parameter in a fresh process,
         so an in-process cache would never be hit, while setup_cache's result reaches them all."""
         results = {}
+        elsewhere = _reporting_environment()
         for name, interpreter in INTERPRETERS.items():
+            if elsewhere:
+                results[name] = NotImplementedError(elsewhere)
+                continue
             if not interpreter.exists:
                 results[name] = NotImplementedError(f"{interpreter.executable} is not on this machine")
                 continue

@@ -2,7 +2,7 @@
 from . import common
 from .common import WORKERS
 
-IO_STRATEGIES = ["serial", "threads", "asyncio", "pool-fork"]
+IO_STRATEGIES = ["serial", "threads", "asyncio", "pool-fork", "subinterpreters"]
 
 
 class Sleep(common._Cell):

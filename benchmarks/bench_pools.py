@@ -1,13 +1,13 @@
 """What a pool costs before it does any work, and what its workers hold in memory."""
 import gilcore
 
-from .common import PROCESS_STRATEGIES, WORKERS
+from .common import INTERPRETER_STRATEGIES, PROCESS_STRATEGIES, WORKERS
 
 
 class PoolStartup:
     """Start W workers, warm them (imports, caches, a barrier), shut them down."""
 
-    params = [["threads", *PROCESS_STRATEGIES], WORKERS]
+    params = [["threads", *PROCESS_STRATEGIES, *INTERPRETER_STRATEGIES], WORKERS]
     param_names = ["strategy", "workers"]
     number = 1
     repeat = 3

@@ -10,6 +10,7 @@ import gilcore
 
 WORKERS = [1, 2]
 PROCESS_STRATEGIES = ["pool-fork", "pool-spawn", "pool-forkserver", "process-executor"]
+INTERPRETER_STRATEGIES = ["subinterpreters", "interpreter-pool"]  # n/a before 3.12 / 3.14
 
 
 class _Cell:

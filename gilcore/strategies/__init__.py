@@ -6,6 +6,7 @@ from typing import Dict
 from gilcore.strategies.asyncio_io import Asyncio
 from gilcore.strategies.base import Session, Strategy, WorkerError
 from gilcore.strategies.cython_nogil import CythonThreads
+from gilcore.strategies.interpreter_pool import InterpreterPool
 from gilcore.strategies.prange import Prange
 from gilcore.strategies.processes import ProcessExecutor, ProcessPool
 from gilcore.strategies.serial import Serial
@@ -25,6 +26,7 @@ STRATEGIES: Dict[str, Strategy] = {
         Prange(),
         Asyncio(),
         Subinterpreters(),
+        InterpreterPool(),
     )
 }
 

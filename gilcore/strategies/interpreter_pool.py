@@ -1,0 +1,65 @@
+"""concurrent.futures.InterpreterPoolExecutor (3.14+): the stdlib's pool of subinterpreters.
+
+Each worker thread runs in its own interpreter with its own GIL; kernels and
+results travel pickled. gilcore's own ``subinterpreters`` strategy does the
+same by hand on 3.12 and 3.13; this one is what a user of 3.14 would write.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+from typing import Any, List, Optional, Sequence, Tuple
+
+from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel
+from gilcore.strategies.subinterpreters import Subinterpreters
+from gilcore.workloads import Chunk, Workload
+
+WARMUP_TIMEOUT = 120.0
+
+
+def _prepare(prepare: Any) -> None:
+    if prepare is not None:
+        prepare()
+
+
+class _InterpreterPoolSession(Session):
+    def __init__(self, workload: Workload, kernel: str, workers: int, extra: Tuple[Any, ...]) -> None:
+        super().__init__(workload.kernels[kernel], extra, workers)
+        self._abandoned = False
+        self._pool = cf.InterpreterPoolExecutor(max_workers=workers)  # type: ignore[attr-defined]
+        try:
+            # Each submit with no idle worker starts one: W quick submits warm W interpreters.
+            warm = [self._pool.submit(call_kernel, _prepare, (workload.prepare,), ()) for _ in range(workers)]
+            for future in warm:
+                future.result(WARMUP_TIMEOUT)
+        except BaseException:
+            self.close()
+            raise
+
+    def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
+        futures = [self._pool.submit(call_kernel, self.kernel, chunk, self.extra) for chunk in chunks]
+        done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_EXCEPTION)
+        for future in pending:
+            future.cancel()
+        for future in done:
+            if future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+        if pending:
+            self._abandoned = True
+            raise WorkerError(f"an interpreter did not finish within {timeout:g} s")
+        return [future.result() for future in futures]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=not self._abandoned, cancel_futures=True)
+
+
+class InterpreterPool(Subinterpreters):
+    name = "interpreter-pool"
+    description = "concurrent.futures.InterpreterPoolExecutor (3.14+)"
+
+    def unavailable_reason(self) -> Optional[str]:
+        if not hasattr(cf, "InterpreterPoolExecutor"):
+            return "concurrent.futures.InterpreterPoolExecutor needs Python 3.14 or newer"
+        return super().unavailable_reason()
+
+    def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
+        return _InterpreterPoolSession(workload, self.kernel, workers, extra)
