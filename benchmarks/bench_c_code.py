@@ -17,5 +17,5 @@ class Sha256(common._Cell):
 
 class Zlib(common._Cell):
     workload = "zlib"
-    size = 20
+    size = 12
     params = [C_STRATEGIES, WORKERS]

@@ -18,7 +18,8 @@ class Primes(common._Cell):
     """Trial-division prime counting: pure Python, or the same loop in Cython nogil."""
 
     workload = "primes"
-    params = [[*CPU_STRATEGIES, "cython-threads", "cython-prange"], WORKERS]
+    params = [["serial", "threads", "pool-fork", "process-executor", *INTERPRETER_STRATEGIES,
+               "cython-threads", "cython-prange"], WORKERS]
 
 
 class PrimesKernels:

@@ -13,6 +13,7 @@ from gilcore.runner import (Cell, ChecksumError, NotApplicable, Result, kernel_s
                             resolve_strategy, resolve_workload, run, workload_from_function)
 from gilcore.strategies import STRATEGIES, Strategy, WorkerError
 from gilcore.workloads import WORKLOADS, Workload, register
+from gilcore import ftpatterns  # registers the ft-* workloads
 
 __all__ = [
     "STRATEGIES", "WORKLOADS", "Cell", "ChecksumError", "NotApplicable", "GilStateError", "Result", "Strategy", "UsageError",

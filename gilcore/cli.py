@@ -102,12 +102,12 @@ def _progress(index: int, total: int, text: str) -> None:
 
 def _format_row(result: Result) -> str:
     low, high = result.speedup_range or (0.0, 0.0)
-    return (f"{result.workload:<14} {result.strategy:<18} {result.workers:>3} {result.serial_median:>9.3f} "
+    return (f"{result.workload:<22} {result.strategy:<18} {result.workers:>3} {result.serial_median:>9.3f} "
             f"{result.seconds:>9.3f} {result.speedup:>7.2f}x {low:>5.2f}-{high:<5.2f} "
             f"{result.startup_seconds:>8.3f} {str(result.gil_enabled):>5}")
 
 
-HEADER = (f"{'workload':<14} {'strategy':<18} {'W':>3} {'serial s':>9} {'parallel':>9} {'speedup':>8} "
+HEADER = (f"{'workload':<22} {'strategy':<18} {'W':>3} {'serial s':>9} {'parallel':>9} {'speedup':>8} "
           f"{'range':<11} {'start-up':>8} {'GIL':>5}")
 
 

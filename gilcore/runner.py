@@ -194,8 +194,9 @@ class Cell:
         self._session: Any = None
 
     def baseline(self) -> "Cell":
-        """The serial cell of the kernel this cell's speedup is taken over."""
-        return Cell(self.workload, Serial(self.strategy.baseline), 1, self.size, timeout=self.timeout)
+        """The serial cell of the kernel this cell's speedup is taken over: the very same chunks
+        in turn (for weak scaling that is W x the work of one worker, so T1 x W / TW falls out)."""
+        return Cell(self.workload, Serial(self.strategy.baseline), self.workers, self.size, timeout=self.timeout)
 
     def open(self) -> "Cell":
         self.expected = self.workload.expected(self.size, self.workers)
@@ -256,6 +257,10 @@ def measure(workload: WorkloadSpec, strategy: StrategySpec = "serial", workers: 
     with contextlib.ExitStack() as stack:
         serial = stack.enter_context(cell.baseline()) if baseline else None
         stack.enter_context(cell)
+        # One untimed run each first: first calls pay for page faults, lazy imports and caches.
+        for warm in (serial, cell):
+            if warm is not None:
+                warm.run_once()
         for _ in range(repeats):
             if serial is not None:
                 serial_times.append(serial.run_once())

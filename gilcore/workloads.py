@@ -197,8 +197,8 @@ register(Workload(
     kernels={"python": count_odd_primes, "cython": count_odd_primes_cython,
              "prange": count_odd_primes_prange},
     split=interleaved_ranges,
-    default_size=250_000,
-    sizes_by_kernel={"cython": 2_500_000, "prange": 2_500_000},
+    default_size=120_000,
+    sizes_by_kernel={"cython": 1_000_000, "prange": 1_000_000},
     checksum=lambda size: odd_primes_below(2 * size),
 ))
 
@@ -245,7 +245,7 @@ register(Workload(
     description=f"numpy {MATRIX_N}x{MATRIX_N} matmul, BLAS pinned to 1 thread per worker",
     kernels={"python": matmul_sum},
     split=even_counts,
-    default_size=600,
+    default_size=300,
     checksum=matmul_checksum,
     kind="c",
     prepare=prepare_matrices,

@@ -15,6 +15,9 @@ SMALL_SIZES = {
     "countdown": 20_000, "primes": 3_000, "numpy-matmul": 6, "sha256": 6, "zlib": 4,
     "sleep": 6, "socket": 6, "file-read": 4,
 }
+# The free-threading patterns (gilcore.ftpatterns), strong and weak: a few thousand iterations.
+SMALL_SIZES.update({f"ft-{pattern}{suffix}": 3_000
+                    for pattern in gilcore.ftpatterns.PATTERNS for suffix in ("", "-weak")})
 
 
 def snapshot():

@@ -10,7 +10,7 @@ from .conftest import SMALL_SIZES, available_cells
 @pytest.mark.parametrize("workload, strategy, workers", available_cells(workers=2))
 def test_strategy_matches_checksum(workload, strategy, workers, no_leaks):
     result = gilcore.run(workload, strategy, workers, SMALL_SIZES[workload])
-    assert result.value == result.expected == WORKLOADS[workload].expected(SMALL_SIZES[workload])
+    assert result.value == result.expected == WORKLOADS[workload].expected(SMALL_SIZES[workload], workers)
     assert result.seconds > 0
     assert result.gil_enabled == gilcore.gil_enabled()
 

@@ -18,6 +18,12 @@ def pin_blas_to_one_thread() -> None:
 def init_worker(prepare: Optional[Callable[[], None]], uses_blas: bool, barrier: Any) -> None:
     """Pool initializer: prepare this worker and keep the barrier for the warm-up."""
     global _barrier
+    import signal
+
+    # Ctrl-C reaches the whole process group: the parent turns it into a clean
+    # shutdown of the pool, and a worker's own KeyboardInterrupt would only
+    # print a traceback per worker on the way out.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if prepare is not None:
         prepare()  # imports numpy etc. before pinning, so the pin reaches its BLAS
     if uses_blas:

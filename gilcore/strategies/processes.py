@@ -13,8 +13,10 @@ from __future__ import annotations
 import concurrent.futures as cf
 import gc
 import multiprocessing
+import multiprocessing.pool
+import signal
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from gilcore.strategies import _warmup
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel
@@ -29,13 +31,33 @@ def _run_chunk(task: Tuple[Any, Chunk, Tuple[Any, ...]]) -> Any:
     return call_kernel(kernel, chunk, extra)
 
 
+def _signal_name(number: int) -> str:
+    try:
+        return f"{signal.Signals(number).name} (signal {number})"
+    except ValueError:
+        return f"signal {number}"
+
+
 def _dead_worker(processes: Sequence[Any]) -> Optional[str]:
-    for process in processes:
+    """How the first worker that died died; one the pool itself terminated comes last."""
+    dead = [p for p in processes if p.exitcode not in (None, 0)]
+    dead.sort(key=lambda p: p.exitcode == -signal.SIGTERM)
+    for process in dead:
         code = process.exitcode
-        if code is not None and code != 0:
-            how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
-            return f"worker process {process.pid} {how}"
+        how = f"was killed by {_signal_name(-code)}" if code < 0 else f"exited with status {code}"
+        return f"worker process {process.pid} {how}"
     return None
+
+
+def _fresh(error: BaseException) -> BaseException:
+    """``error`` without the frames it was raised through, ready to raise again.
+
+    Those frames (a pool's wait loop, its result objects) hold the pool's named
+    semaphores; kept alive by a traceback past close(), the resource tracker
+    stopped there would report and unlink them under their finalizers. The
+    worker's own traceback is kept: it is the chained RemoteTraceback.
+    """
+    return error.with_traceback(None)
 
 
 def _kill(processes: Sequence[Any]) -> None:
@@ -44,6 +66,26 @@ def _kill(processes: Sequence[Any]) -> None:
             process.kill()
     for process in processes:
         process.join(5)
+
+
+def _terminate(pool: Any) -> None:
+    """Pool.terminate() that cannot hang on a lock a dead worker took with it.
+
+    An idle worker waits for tasks holding the task queue's read lock; one
+    SIGKILLed there (or while sending a result) never releases it, and
+    terminate() waits for that lock for ever. So: stop the pool replacing
+    workers, kill every worker, free the two locks workers take, then
+    terminate, which now only joins.
+    """
+    handler = pool._worker_handler
+    handler._state = multiprocessing.pool.TERMINATE
+    pool._change_notifier.put(None)  # wakes the handler, which then stops replacing workers
+    handler.join(5)
+    _kill(list(pool._pool))
+    for lock in (pool._inqueue._rlock, pool._outqueue._wlock):
+        lock.acquire(False)  # a Lock has no owner: whoever holds it is dead now
+        lock.release()
+    pool.terminate()
 
 
 def _helper_processes_running() -> Dict[str, bool]:
@@ -81,13 +123,13 @@ class _PoolSession(Session):
         super().__init__(workload.kernels[kernel], extra, workers)
         self._helpers = _helper_processes_running()
         context = multiprocessing.get_context(method)
-        barrier = context.Barrier(workers)
         self._pool: Any = None
         self._processes: List[Any] = []
         self._clean = False
         try:
+            # The barrier lives in the pool only (no local): see _fresh.
             self._pool = context.Pool(workers, initializer=_warmup.init_worker,
-                                      initargs=(workload.prepare, workload.uses_blas, barrier))
+                                      initargs=(workload.prepare, workload.uses_blas, context.Barrier(workers)))
             self._processes = list(self._pool._pool)  # the original workers, to watch for deaths
             self._wait(self._pool.map_async(_warmup.meet, [WARMUP_TIMEOUT] * workers, chunksize=1),
                        WARMUP_TIMEOUT)
@@ -98,14 +140,18 @@ class _PoolSession(Session):
 
     def _wait(self, pending: Any, timeout: float) -> List[Any]:
         deadline = time.monotonic() + timeout
-        while not pending.ready():
-            dead = _dead_worker(self._processes)
-            if dead:
-                raise WorkerError(dead)
-            if time.monotonic() > deadline:
-                raise WorkerError(f"pool did not finish within {timeout:g} s; workers killed")
-            pending.wait(POLL_SECONDS)
-        return pending.get()
+        try:
+            while not pending.ready():
+                dead = _dead_worker(self._processes)
+                if dead:
+                    raise WorkerError(f"{dead}; the pool was terminated")
+                if time.monotonic() > deadline:
+                    raise WorkerError(f"pool did not finish within {timeout:g} s; its workers were killed")
+                pending.wait(POLL_SECONDS)
+            return pending.get()
+        except BaseException as error:
+            del pending
+            raise _fresh(error) from error.__cause__
 
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
         tasks = [(self.kernel, chunk, self.extra) for chunk in chunks]
@@ -127,7 +173,7 @@ class _PoolSession(Session):
         if self._clean:
             pool.close()  # the article's advice, which is right: close, then join
         else:
-            pool.terminate()
+            _terminate(pool)
         pool.join()
         _kill(self._processes)
         # Drop every reference to the warm-up barrier's semaphores (held by the
@@ -146,36 +192,52 @@ class _ExecutorSession(Session):
         super().__init__(workload.kernels[kernel], extra, workers)
         self._helpers = _helper_processes_running()
         context = multiprocessing.get_context()
-        barrier = context.Barrier(workers)
         self._executor: Any = None
+        self._processes: List[Any] = []
         self._clean = False
         try:
             self._executor = cf.ProcessPoolExecutor(
                 workers, mp_context=context, initializer=_warmup.init_worker,
-                initargs=(workload.prepare, workload.uses_blas, barrier))
-            warm = [self._executor.submit(_warmup.meet, WARMUP_TIMEOUT) for _ in range(workers)]
-            self._gather(warm, WARMUP_TIMEOUT)
+                initargs=(workload.prepare, workload.uses_blas, context.Barrier(workers)))
+            self._gather(lambda: [self._executor.submit(_warmup.meet, WARMUP_TIMEOUT) for _ in range(workers)],
+                         WARMUP_TIMEOUT)
+            self._processes = list(self._executor._processes.values())  # to tell how one died
             self._clean = True
         except BaseException:
             self.close()
             raise
 
-    def _gather(self, futures: List[cf.Future], timeout: float) -> List[Any]:
-        done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_EXCEPTION)
-        for future in done:
-            error = future.exception()
+    def _gather(self, submit: Callable[[], List[cf.Future]], timeout: float) -> List[Any]:
+        """Submit, wait, and turn a broken pool into a WorkerError saying how a worker died."""
+        try:
+            futures = submit()  # raises BrokenProcessPool at once if a worker died while idle
+            done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_EXCEPTION)
+            errors = [future.exception() for future in done if future.exception() is not None]
+        except cf.process.BrokenProcessPool as broken:
+            errors, pending = [broken], set()
+        for error in errors:
             if isinstance(error, cf.process.BrokenProcessPool):
-                raise WorkerError(f"a worker process died: {error}") from error
-            if error is not None:
-                raise error
+                raise WorkerError(f"{self._how_one_died()}; the pool was shut down") from error
+        if errors:
+            raise errors[0]
         if pending:
-            raise WorkerError(f"pool did not finish within {timeout:g} s; workers killed")
+            raise WorkerError(f"pool did not finish within {timeout:g} s; its workers were killed")
         return [future.result() for future in futures]
 
+    def _how_one_died(self) -> str:
+        processes = self._processes or list((getattr(self._executor, "_processes", None) or {}).values())
+        deadline = time.monotonic() + 2  # the executor can notice a death before its exit code is read
+        while processes and time.monotonic() < deadline:
+            dead = _dead_worker(processes)
+            if dead:
+                return dead
+            time.sleep(POLL_SECONDS)
+        return "a worker process died"
+
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
-        futures = [self._executor.submit(call_kernel, self.kernel, chunk, self.extra) for chunk in chunks]
         try:
-            results = self._gather(futures, timeout)
+            results = self._gather(lambda: [self._executor.submit(call_kernel, self.kernel, chunk, self.extra)
+                                            for chunk in chunks], timeout)
         except BaseException:
             self._clean = False
             raise
@@ -189,7 +251,8 @@ class _ExecutorSession(Session):
         if self._executor is None:
             return
         executor, self._executor = self._executor, None
-        processes = list((executor._processes or {}).values())
+        processes = list((executor._processes or {}).values()) + self._processes
+        self._processes = []
         if not self._clean:
             _kill(processes)  # hung or failed workers: do not wait for them
         executor.shutdown(wait=True, cancel_futures=True)

@@ -26,21 +26,24 @@ from gilcore.workloads import Chunk, Workload
 
 WARMUP_TIMEOUT = 120.0
 
-# Runs inside a subinterpreter; _payload and _fd are set in its __main__ first.
-_CALL_SCRIPT = """\
+# Runs once in each new subinterpreter (_path is set in its __main__ first): the
+# parent's import path, and one function every call goes through, so a call
+# sends only the pickled kernel and arguments and compiles one short line.
+_SETUP_SCRIPT = """\
 import os as _os, pickle as _pickle, sys as _sys, traceback as _traceback
-try:
-    _path, _kernel, _args = _pickle.loads(_payload)
-    if _sys.path != _path:
-        _sys.path[:] = _path
-    _answer = ("ok", _kernel(*_args))
-except BaseException as _error:
-    _answer = ("error", "".join(_traceback.format_exception(type(_error), _error, _error.__traceback__)))
-_data = _pickle.dumps(_answer)
-_os.ftruncate(_fd, 0)
-_os.pwrite(_fd, _data, 0)
-del _payload, _kernel, _args, _answer, _data
+_sys.path[:] = _path.split("\\0")
+
+def _gilcore_call(payload, fd):
+    try:
+        kernel, args = _pickle.loads(payload)
+        answer = _pickle.dumps(("ok", kernel(*args)))
+    except BaseException as error:
+        text = "".join(_traceback.format_exception(type(error), error, error.__traceback__))
+        answer = _pickle.dumps(("error", text))
+    _os.ftruncate(fd, 0)
+    _os.pwrite(fd, answer, 0)
 """
+_CALL_SCRIPT = "_gilcore_call(_payload, _fd)"
 
 
 class _Backend:
@@ -111,9 +114,14 @@ class _Worker:
         self.backend = backend
         self.interp = backend.create()
         self.result_file = tempfile.TemporaryFile(prefix="gilcore-")  # unlinked at once: cannot leak
+        try:
+            backend.run(self.interp, _SETUP_SCRIPT, {"_path": "\0".join(sys.path)})
+        except BaseException:
+            self.close()
+            raise
 
     def call(self, kernel: Any, args: Tuple[Any, ...]) -> Any:
-        payload = pickle.dumps((list(sys.path), kernel, args))
+        payload = pickle.dumps((kernel, args))
         fd = self.result_file.fileno()
         self.backend.run(self.interp, _CALL_SCRIPT, {"_payload": payload, "_fd": fd})
         data = os.pread(fd, os.fstat(fd).st_size, 0)

@@ -1,0 +1,44 @@
+"""Free-threading scaling patterns: which small pure-Python habits scale on threads.
+
+Each pattern (gilcore.ftpatterns) touches one kind of shared object, or nothing
+shared (the control). Under the GIL none scales; with the GIL off the control
+should approach W x and the shared patterns show what contention costs.
+"""
+import gilcore
+from gilcore.ftpatterns import PATTERNS
+
+
+class FreeThreadingPatterns:
+    """Threads over serial for each pattern: strong (n split) and weak (n each) scaling."""
+
+    params = [PATTERNS, [1, 2]]
+    param_names = ["pattern", "workers"]
+    number = 1
+    repeat = 1
+    rounds = 1
+    warmup_time = 0
+    timeout = 120
+    # A quarter of each pattern's default size, five interleaved pairs (median):
+    # the class's 40 cells stay well under a minute on 2 cores.
+    size_divisor = 4
+    repeats_for_speedup = 5
+
+    def setup(self, pattern, workers):
+        for name in (f"ft-{pattern}", f"ft-{pattern}-weak"):
+            reason = gilcore.applicability(gilcore.WORKLOADS[name], gilcore.STRATEGIES["threads"])
+            if reason:
+                raise NotImplementedError(reason)
+
+    def _measure(self, name, workers):
+        size = gilcore.WORKLOADS[name].default_size // self.size_divisor
+        return gilcore.measure(name, "threads", workers, size, repeats=self.repeats_for_speedup)
+
+    def track_strong_speedup(self, pattern, workers):
+        return self._measure(f"ft-{pattern}", workers).speedup
+
+    def track_weak_speedup(self, pattern, workers):
+        # The serial baseline runs the same W full-size chunks in turn: speedup = T1 x W / TW.
+        return self._measure(f"ft-{pattern}-weak", workers).speedup
+
+    track_strong_speedup.unit = "x"
+    track_weak_speedup.unit = "x"
