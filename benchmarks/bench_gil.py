@@ -5,6 +5,7 @@ from gilcore.gil import check_gil_state
 
 class GilState:
     number = 1
+    timeout = 60
     repeat = 1
     rounds = 1
     unit = "enabled"

@@ -15,6 +15,11 @@ class PoolStartup:
     warmup_time = 0
     timeout = 120
 
+    def setup(self, strategy, workers):
+        reason = gilcore.applicability(gilcore.WORKLOADS["countdown"], gilcore.STRATEGIES[strategy])
+        if reason:
+            raise NotImplementedError(reason)
+
     def time_start_and_stop(self, strategy, workers):
         gilcore.Cell("countdown", strategy, workers, 1).open().close()
 

@@ -65,13 +65,14 @@ def plan(args: argparse.Namespace) -> Tuple[List[Tuple[Workload, Strategy, int]]
     """Validate every input and list the cells; raises UsageError before anything runs."""
     workloads = [resolve_workload(name) for name in (args.workload or WORKLOADS)]
     strategies = [resolve_strategy(name) for name in (args.strategy or STRATEGIES)]
-    workers = _int_list(args.workers) if args.workers else list(range(1, (os.cpu_count() or 1) + 1))
+    # `is not None`: an empty --workers is a mistake to report, not a request for the default grid
+    workers = _int_list(args.workers) if args.workers is not None else list(range(1, (os.cpu_count() or 1) + 1))
     if not workers:
         raise UsageError("--workers needs at least one number")
     for count in workers:
         check_positive_int(count, "workers", MAX_WORKERS)
     check_positive_int(args.repeats, "--repeats")
-    if args.timeout <= 0:
+    if not args.timeout > 0:  # also NaN
         raise UsageError(f"--timeout must be positive, not {args.timeout}")
     unavailable = {s.name: reason for s in strategies if (reason := s.unavailable_reason())}
     if args.strategy and unavailable:

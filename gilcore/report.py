@@ -9,7 +9,6 @@ writes Markdown, an HTML page for the published site, and an SVG chart.
 """
 from __future__ import annotations
 
-import argparse
 import glob
 import html
 import json
@@ -285,7 +284,9 @@ def render_html(markdown: str) -> str:
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gilcore report", description=__doc__.splitlines()[0])
+    from gilcore.cli import _Parser  # usage errors: one line, exit 2
+
+    parser = _Parser(prog="python -m gilcore report", description=__doc__.splitlines()[0])
     parser.add_argument("--results", default="results", help="asv results directory (default: results)")
     parser.add_argument("--out", default="report", help="folder for gilcore-report.md/.html and the chart")
     args = parser.parse_args(argv)

@@ -39,6 +39,63 @@ def test_bad_input_exits_2_with_one_line(args, message, no_leaks):
     assert len(lines) == 1 and lines[0].startswith("gilcore: error: ") and message in lines[0], done.stderr
 
 
+UNAVAILABLE = {name: s.unavailable_reason() for name, s in gilcore.STRATEGIES.items() if s.unavailable_reason()}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--workers", ""], "--workers needs at least one number"),  # not "no choice given": the whole grid
+    (["--workers", "-1"], "workers must be at least 1"),
+    (["--workers", "2.5"], "--workers takes whole numbers"),
+    (["--workers", "513"], "workers must be at most 512"),
+    (["--size", "abc"], "--size must be a whole number"),
+    (["--size", ""], "--size must be a whole number"),
+    (["--timeout", "0"], "--timeout must be positive"),
+    (["--timeout", "-1"], "--timeout must be positive"),
+    (["--timeout", "nan"], "--timeout must be positive"),
+    (["--repeats", "x"], "argument --repeats: invalid int value"),
+    (["--workload", ""], "unknown workload ''; choose from countdown"),
+    *[(["--strategy", name], f"strategy {name} is unavailable here: {reason}") for name, reason in UNAVAILABLE.items()],
+])
+def test_bad_input_starts_nothing(args, message, monkeypatch, capsys, no_leaks):
+    """In-process, with the runner replaced: a usage error must come before anything is started."""
+    import gilcore.cli
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a cell was started despite bad input")
+
+    monkeypatch.setattr(gilcore.cli, "measure", must_not_run)
+    assert gilcore.cli.main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gilcore: error: ") and message in lines[0], err
+
+
+@pytest.mark.skipif(not UNAVAILABLE, reason="every strategy is available on this interpreter")
+def test_unavailable_strategy_by_name_exits_2_with_the_reason(no_leaks):
+    name, reason = next(iter(UNAVAILABLE.items()))
+    done = gilcore_cli("--strategy", name, "--workload", "countdown", "--size", "1000", timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == f"gilcore: error: strategy {name} is unavailable here: {reason}"
+
+
+def test_report_with_only_corrupt_results_exits_2_naming_the_file(tmp_path, no_leaks):
+    machine = tmp_path / "results" / "box"
+    machine.mkdir(parents=True)
+    (machine / "machine.json").write_text("{}")
+    truncated = machine / "aaaaaaaa-virtualenv-py3.12.json"
+    truncated.write_text('{"commit_hash": "aaaa", "results": {')  # a write cut off half-way
+    not_asv = machine / "bbbbbbbb-virtualenv-py3.13.json"
+    not_asv.write_text("[1, 2, 3]")
+    out = tmp_path / "out"
+    done = gilcore_cli("report", "--results", str(tmp_path / "results"), "--out", str(out), timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gilcore: error: no readable results"), done.stderr
+    assert str(truncated) in lines[0] and str(not_asv) in lines[0]
+    assert not out.exists()  # nothing written
+
+
 def test_json_contains_every_cell(no_leaks):
     done = gilcore_cli("--json", "--size", "6", "--repeats", "1", "--workers", "1,2")
     assert done.returncode == 0, done.stderr

@@ -123,6 +123,12 @@ def gilcore_interpreters(*args):
     (["--repeats", "0"], "--repeats must be at least 1"),
     (["--only", "no-such-python"], "unknown interpreter 'no-such-python'; choose from"),
     (["--timeout", "0"], "--timeout must be positive"),
+    (["--timeout", "nan"], "--timeout must be positive"),
+    (["--count", "1"], "--count must be at least 2"),
+    (["--count", "abc"], "argument --count: invalid int value: 'abc'"),
+    (["--count", "1e6"], "argument --count: invalid int value: '1e6'"),
+    (["--repeats", "1.5"], "argument --repeats: invalid int value: '1.5'"),
+    (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message):
     done = gilcore_interpreters(*args)

@@ -1,10 +1,16 @@
-"""Runs inside each worker before any chunk is timed: pin BLAS, build caches, meet."""
+"""Runs inside each worker before any chunk is timed: pin BLAS, build caches, meet.
+
+The initializer also leaves the session's kernel and extra arguments in the
+worker, so each task sends only its chunk (see ``run_chunk``).
+"""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 _barrier: Any = None
 _BLAS_LIMITER: Any = None
+_kernel: Any = None
+_extra: Tuple[Any, ...] = ()
 
 
 def pin_blas_to_one_thread() -> None:
@@ -15,9 +21,10 @@ def pin_blas_to_one_thread() -> None:
     _BLAS_LIMITER = threadpool_limits(limits=1)  # kept alive for the worker's lifetime
 
 
-def init_worker(prepare: Optional[Callable[[], None]], uses_blas: bool, barrier: Any) -> None:
-    """Pool initializer: prepare this worker and keep the barrier for the warm-up."""
-    global _barrier
+def init_worker(prepare: Optional[Callable[[], None]], uses_blas: bool, barrier: Any,
+                kernel: Any = None, extra: Tuple[Any, ...] = ()) -> None:
+    """Pool initializer: prepare this worker, keep the barrier for the warm-up and the kernel for the tasks."""
+    global _barrier, _kernel, _extra
     import signal
 
     # Ctrl-C reaches the whole process group: the parent turns it into a clean
@@ -29,6 +36,7 @@ def init_worker(prepare: Optional[Callable[[], None]], uses_blas: bool, barrier:
     if uses_blas:
         pin_blas_to_one_thread()
     _barrier = barrier
+    _kernel, _extra = kernel, extra
 
 
 def meet(timeout: float) -> int:
@@ -37,3 +45,8 @@ def meet(timeout: float) -> int:
 
     _barrier.wait(timeout)
     return os.getpid()
+
+
+def run_chunk(chunk: Tuple[Any, ...]) -> Any:
+    """A task: the kernel sent once by the initializer, on this chunk."""
+    return _kernel(*chunk, *_extra)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, List, Sequence, Tuple
 
-from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy
+from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError
 from gilcore.workloads import Chunk, Workload
 
 
@@ -19,8 +19,15 @@ class _AsyncioSession(Session):
         self._loop = asyncio.new_event_loop()
 
     async def _gather(self, chunks: Sequence[Chunk], timeout: float) -> List[Any]:
-        coroutines = [self.kernel(*chunk, *self.extra) for chunk in chunks]
-        return list(await self._asyncio.wait_for(self._asyncio.gather(*coroutines), timeout))
+        gathered = self._asyncio.gather(*(self.kernel(*chunk, *self.extra) for chunk in chunks))
+        done, _ = await self._asyncio.wait([gathered], timeout=timeout)
+        if not done:
+            gathered.cancel()
+            await self._asyncio.wait([gathered])  # the coroutines unwind before the loop is closed
+            if not gathered.cancelled():
+                gathered.exception()  # read, so asyncio does not log it as never retrieved
+            raise WorkerError(f"the coroutines did not finish within {timeout:g} s; they were cancelled")
+        return list(gathered.result())
 
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
         return self._loop.run_until_complete(self._gather(chunks, timeout))

@@ -7,6 +7,7 @@ same by hand on 3.12 and 3.13; this one is what a user of 3.14 would write.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import time
 from typing import Any, List, Optional, Sequence, Tuple
 
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel
@@ -37,15 +38,24 @@ class _InterpreterPoolSession(Session):
 
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
         futures = [self._pool.submit(call_kernel, self.kernel, chunk, self.extra) for chunk in chunks]
-        done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_EXCEPTION)
+        deadline = time.monotonic() + timeout
+        try:
+            done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_EXCEPTION)
+        except KeyboardInterrupt:
+            self._abandoned = True  # running interpreters cannot be stopped: do not wait for them
+            raise
         for future in pending:
             future.cancel()
-        for future in done:
-            if future.exception() is not None:
-                raise future.exception()  # type: ignore[misc]
+        errors = [future.exception() for future in done if future.exception() is not None]
+        if errors:
+            # Chunks already running get what is left of the timeout, then are abandoned.
+            if cf.wait(futures, max(0.0, deadline - time.monotonic())).not_done:
+                self._abandoned = True
+            raise errors[0]
         if pending:
             self._abandoned = True
-            raise WorkerError(f"an interpreter did not finish within {timeout:g} s")
+            raise WorkerError(f"an interpreter did not finish within {timeout:g} s; a running interpreter "
+                              "cannot be stopped, so it was abandoned and runs on until its kernel returns")
         return [future.result() for future in futures]
 
     def close(self) -> None:

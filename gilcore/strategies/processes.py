@@ -19,16 +19,11 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from gilcore.strategies import _warmup
-from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel
+from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError
 from gilcore.workloads import Chunk, Workload
 
 WARMUP_TIMEOUT = 120.0
 POLL_SECONDS = 0.05
-
-
-def _run_chunk(task: Tuple[Any, Chunk, Tuple[Any, ...]]) -> Any:
-    kernel, chunk, extra = task
-    return call_kernel(kernel, chunk, extra)
 
 
 def _signal_name(number: int) -> str:
@@ -38,15 +33,17 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+def _describe_death(process: Any) -> str:
+    code = process.exitcode
+    how = f"was killed by {_signal_name(-code)}" if code < 0 else f"exited with status {code}"
+    return f"worker process {process.pid} {how}"
+
+
 def _dead_worker(processes: Sequence[Any]) -> Optional[str]:
-    """How the first worker that died died; one the pool itself terminated comes last."""
+    """How a worker that died died; one the pool itself terminated (SIGTERM) comes last."""
     dead = [p for p in processes if p.exitcode not in (None, 0)]
     dead.sort(key=lambda p: p.exitcode == -signal.SIGTERM)
-    for process in dead:
-        code = process.exitcode
-        how = f"was killed by {_signal_name(-code)}" if code < 0 else f"exited with status {code}"
-        return f"worker process {process.pid} {how}"
-    return None
+    return _describe_death(dead[0]) if dead else None
 
 
 def _fresh(error: BaseException) -> BaseException:
@@ -83,9 +80,19 @@ def _terminate(pool: Any) -> None:
     handler.join(5)
     _kill(list(pool._pool))
     for lock in (pool._inqueue._rlock, pool._outqueue._wlock):
-        lock.acquire(False)  # a Lock has no owner: whoever holds it is dead now
-        lock.release()
+        _release_if_held_by_the_dead(lock)
     pool.terminate()
+
+
+def _release_if_held_by_the_dead(lock: Any) -> None:
+    """Every worker is dead: a lock held by no thread of this process was held by one of them."""
+    if lock.acquire(False):
+        lock.release()
+    elif lock._semlock._count() == 0:  # this process's holds (the pool's task handler takes _wlock)
+        try:
+            lock.release()
+        except ValueError:
+            pass  # a thread here released it in between: it was free
 
 
 def _helper_processes_running() -> Dict[str, bool]:
@@ -129,7 +136,8 @@ class _PoolSession(Session):
         try:
             # The barrier lives in the pool only (no local): see _fresh.
             self._pool = context.Pool(workers, initializer=_warmup.init_worker,
-                                      initargs=(workload.prepare, workload.uses_blas, context.Barrier(workers)))
+                                      initargs=(workload.prepare, workload.uses_blas, context.Barrier(workers),
+                                                self.kernel, extra))
             self._processes = list(self._pool._pool)  # the original workers, to watch for deaths
             self._wait(self._pool.map_async(_warmup.meet, [WARMUP_TIMEOUT] * workers, chunksize=1),
                        WARMUP_TIMEOUT)
@@ -142,7 +150,9 @@ class _PoolSession(Session):
         deadline = time.monotonic() + timeout
         try:
             while not pending.ready():
-                dead = _dead_worker(self._processes)
+                # Only workers the pool's own thread has reaped (and replaced): it read their
+                # exit codes, and a second reader of a forkserver child's gets EOF and 255.
+                dead = _dead_worker([p for p in self._processes if p not in self._pool._pool])
                 if dead:
                     raise WorkerError(f"{dead}; the pool was terminated")
                 if time.monotonic() > deadline:
@@ -154,9 +164,8 @@ class _PoolSession(Session):
             raise _fresh(error) from error.__cause__
 
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
-        tasks = [(self.kernel, chunk, self.extra) for chunk in chunks]
-        try:
-            results = self._wait(self._pool.map_async(_run_chunk, tasks, chunksize=1), timeout)
+        try:  # the workers hold the kernel (see _warmup.run_chunk): a task is its chunk alone
+            results = self._wait(self._pool.map_async(_warmup.run_chunk, chunks, chunksize=1), timeout)
         except BaseException:
             self._clean = False
             raise
@@ -198,7 +207,7 @@ class _ExecutorSession(Session):
         try:
             self._executor = cf.ProcessPoolExecutor(
                 workers, mp_context=context, initializer=_warmup.init_worker,
-                initargs=(workload.prepare, workload.uses_blas, context.Barrier(workers)))
+                initargs=(workload.prepare, workload.uses_blas, context.Barrier(workers), self.kernel, extra))
             self._gather(lambda: [self._executor.submit(_warmup.meet, WARMUP_TIMEOUT) for _ in range(workers)],
                          WARMUP_TIMEOUT)
             self._processes = list(self._executor._processes.values())  # to tell how one died
@@ -225,19 +234,23 @@ class _ExecutorSession(Session):
         return [future.result() for future in futures]
 
     def _how_one_died(self) -> str:
+        """The executor SIGTERMs the other workers when one dies: wait briefly for the one that died first."""
         processes = self._processes or list((getattr(self._executor, "_processes", None) or {}).values())
-        deadline = time.monotonic() + 2  # the executor can notice a death before its exit code is read
-        while processes and time.monotonic() < deadline:
-            dead = _dead_worker(processes)
-            if dead:
-                return dead
-            time.sleep(POLL_SECONDS)
+        deadline = time.monotonic() + 2
+        while processes:
+            dead = [p for p in processes if p.exitcode not in (None, 0)]
+            first = [p for p in dead if p.exitcode != -signal.SIGTERM]
+            if first or (dead and (len(dead) == len(processes) or time.monotonic() > deadline)):
+                return _describe_death((first or dead)[0])
+            if time.monotonic() > deadline:
+                break
+            time.sleep(POLL_SECONDS / 5)
         return "a worker process died"
 
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
         try:
-            results = self._gather(lambda: [self._executor.submit(call_kernel, self.kernel, chunk, self.extra)
-                                            for chunk in chunks], timeout)
+            results = self._gather(lambda: [self._executor.submit(_warmup.run_chunk, chunk) for chunk in chunks],
+                                   timeout)
         except BaseException:
             self._clean = False
             raise

@@ -12,13 +12,13 @@ pickled through a per-worker temporary file, so no size limit can block it.
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import os
 import pickle
 import queue
 import sys
 import tempfile
 import threading
+import time
 from typing import Any, List, Optional, Sequence, Tuple
 
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError
@@ -40,10 +40,10 @@ def _gilcore_call(payload, fd):
     except BaseException as error:
         text = "".join(_traceback.format_exception(type(error), error, error.__traceback__))
         answer = _pickle.dumps(("error", text))
-    _os.ftruncate(fd, 0)
-    _os.pwrite(fd, answer, 0)
+    _os.pwrite(fd, len(answer).to_bytes(8, "little") + answer, 0)  # ftruncate would cost more than the task
 """
 _CALL_SCRIPT = "_gilcore_call(_payload, _fd)"
+_FIRST_READ = 4096  # most answers fit: one read
 
 
 class _Backend:
@@ -124,8 +124,11 @@ class _Worker:
         payload = pickle.dumps((kernel, args))
         fd = self.result_file.fileno()
         self.backend.run(self.interp, _CALL_SCRIPT, {"_payload": payload, "_fd": fd})
-        data = os.pread(fd, os.fstat(fd).st_size, 0)
-        status, value = pickle.loads(data)
+        data = os.pread(fd, _FIRST_READ, 0)  # an 8-byte length, then the pickled answer
+        size = int.from_bytes(data[:8], "little")
+        if size > len(data) - 8:
+            data += os.pread(fd, size + 8 - len(data), len(data))
+        status, value = pickle.loads(data[8:8 + size])
         if status == "error":
             raise WorkerError(f"a subinterpreter raised:\n{value}")
         return value
@@ -144,7 +147,7 @@ class _InterpreterThread(threading.Thread):
     interpreter that imported ``threading`` in another thread hangs in destroy.
     """
 
-    def __init__(self, backend: _Backend, tasks: "queue.Queue[Any]", ready: "queue.Queue[Any]",
+    def __init__(self, backend: _Backend, tasks: "queue.SimpleQueue[Any]", ready: "queue.Queue[Any]",
                  kernel: Any, prepare: Any) -> None:
         super().__init__(name="gilcore-subinterpreter")
         self.backend, self.tasks, self.ready = backend, tasks, ready
@@ -173,24 +176,55 @@ class _InterpreterThread(threading.Thread):
             task = self.tasks.get()
             if task is None:
                 return
-            future, args = task
-            if not future.set_running_or_notify_cancel():
+            batch, index, args = task
+            if batch.cancelled:
                 continue
             try:
-                future.set_result(worker.call(self.kernel, args))
+                value = worker.call(self.kernel, args)
             except BaseException as error:
-                future.set_exception(error)
+                batch.finish(index, error=error)
+            else:
+                batch.finish(index, value)
+
+
+class _Batch:
+    """One map(): results by index, the first error, and a count of the chunks left.
+
+    Lighter than a Future per chunk (each builds a Condition): on tiny tasks
+    the hand-over is what gets measured.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.results: List[Any] = [None] * size
+        self.error: Optional[BaseException] = None
+        self.left = size
+        self.cancelled = False
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        if size == 0:
+            self.done.set()
+
+    def finish(self, index: int, value: Any = None, error: Optional[BaseException] = None) -> None:
+        with self.lock:
+            if error is not None and self.error is None:
+                self.error = error
+                self.done.set()
+            self.results[index] = value
+            self.left -= 1
+            if self.left == 0:
+                self.done.set()
 
 
 class _SubinterpreterSession(Session):
     def __init__(self, workload: Workload, kernel: str, workers: int, extra: Tuple[Any, ...]) -> None:
         super().__init__(workload.kernels[kernel], extra, workers)
         backend = _Backend()
-        self._tasks: "queue.Queue[Any]" = queue.Queue()
+        self._tasks: "queue.SimpleQueue[Any]" = queue.SimpleQueue()  # C-fast: one put and get per chunk
         ready: "queue.Queue[Any]" = queue.Queue()
         self._threads = [_InterpreterThread(backend, self._tasks, ready, self.kernel, workload.prepare)
                          for _ in range(workers)]
         self._abandoned = False
+        self._timeout = WARMUP_TIMEOUT
         try:
             for thread in self._threads:
                 thread.start()
@@ -206,21 +240,24 @@ class _SubinterpreterSession(Session):
             raise
 
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
-        futures: List[cf.Future] = []
-        for chunk in chunks:
-            future: cf.Future = cf.Future()
-            futures.append(future)
-            self._tasks.put((future, (*chunk, *self.extra)))
-        done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_EXCEPTION)
-        for future in pending:
-            future.cancel()
-        for future in done:
-            if future.exception() is not None:
-                raise future.exception()  # type: ignore[misc]
-        if pending:
+        batch = _Batch(len(chunks))
+        self._timeout = timeout
+        for index, chunk in enumerate(chunks):
+            self._tasks.put((batch, index, (*chunk, *self.extra)))
+        try:
+            finished = batch.done.wait(timeout)
+        except KeyboardInterrupt:
+            self._abandoned = True  # running interpreters cannot be stopped: do not wait for them
+            raise
+        finally:
+            batch.cancelled = batch.left > 0  # chunks still queued are skipped
+        if batch.error is not None:
+            raise batch.error
+        if not finished:
             self._abandoned = True
-            raise WorkerError(f"a subinterpreter did not finish within {timeout:g} s")
-        return [future.result() for future in futures]
+            raise WorkerError(f"a subinterpreter did not finish within {timeout:g} s; a running interpreter "
+                              "cannot be stopped, so its thread was abandoned and runs on until its kernel returns")
+        return batch.results
 
     def close(self) -> None:
         threads, self._threads = self._threads, []
@@ -229,9 +266,12 @@ class _SubinterpreterSession(Session):
                 self._tasks.put(None)
         if self._abandoned:
             return  # a running interpreter cannot be stopped; it ends with the process
+        # After an error the other chunks in flight finish first; one that hangs
+        # gets the map's timeout, then its thread is abandoned too.
+        deadline = time.monotonic() + self._timeout
         for thread in threads:
             if thread.ident is not None:
-                thread.join()
+                thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _import_and_prepare(kernel: Any, prepare: Any) -> None:

@@ -2,11 +2,16 @@
 
 Under the GIL this only helps where the kernel releases it (C code, I/O); on a
 free-threaded build with the GIL off it is the workaround itself.
+
+A thread cannot be killed: a kernel that hangs past the timeout gives the
+caller a WorkerError at the timeout and is abandoned, running on until it
+returns (and the interpreter waits for it at exit).
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
 import threading
+import time
 from typing import Any, List, Sequence, Tuple
 
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel
@@ -35,18 +40,30 @@ class _ThreadSession(Session):
 
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
         futures = [self._pool.submit(call_kernel, self.kernel, chunk, self.extra) for chunk in chunks]
-        done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_EXCEPTION)
-        for future in done:
-            if future.exception() is not None:
-                for other in pending:
-                    other.cancel()
-                raise future.exception()  # type: ignore[misc]
-        if pending:
-            for other in pending:
-                other.cancel()
-            self._abandoned = True
-            raise WorkerError(f"a thread did not finish within {timeout:g} s (threads cannot be killed)")
-        return [future.result() for future in futures]
+        deadline = time.monotonic() + timeout
+        results = []
+        try:
+            # In order, like Executor.map: on many tiny tasks cf.wait's waiter on
+            # every future costs more than the tasks themselves.
+            for future in futures:
+                try:
+                    results.append(future.result(max(0.0, deadline - time.monotonic())))
+                except cf.TimeoutError:
+                    if future.done():
+                        raise  # the kernel's own TimeoutError
+                    self._abandoned = True
+                    raise WorkerError(f"a thread did not finish within {timeout:g} s; a thread cannot be killed, "
+                                      "so it was abandoned and runs on until its kernel returns") from None
+        except BaseException as error:
+            for future in futures:
+                future.cancel()
+            # Chunks already running cannot be cancelled: after an error they get
+            # what is left of the timeout (none after Ctrl-C), then are abandoned.
+            left = 0.0 if isinstance(error, KeyboardInterrupt) else max(0.0, deadline - time.monotonic())
+            if cf.wait(futures, left).not_done:
+                self._abandoned = True
+            raise
+        return results
 
     def close(self) -> None:
         # A hung thread cannot be stopped; waiting for it would hang the caller too.
