@@ -201,7 +201,7 @@ def write_chart(loaded: LoadedResults, path: str) -> bool:
     envs = loaded.environments
     rows = [(label, [_median(loaded, bench, params, env) for env in envs]) for label, bench, params in HEADLINE]
     rows = [(label, values) for label, values in rows if any(v is not None for v in values)]
-    figure, axes = plt.subplots(figsize=(11, 0.55 * max(len(rows), 1) * max(len(envs), 1) / 2 + 2))
+    figure, axes = plt.subplots(figsize=(11, 0.16 * max(len(rows), 1) * max(len(envs), 1) + 1.6))
     height = 0.8 / max(len(envs), 1)
     colours = plt.get_cmap("viridis")
     for e, env in enumerate(envs):
@@ -214,8 +214,9 @@ def write_chart(loaded: LoadedResults, path: str) -> bool:
     axes.axvline(1.0, color="black", linewidth=0.8)
     axes.axvline(2.0, color="grey", linestyle="--", linewidth=0.8)
     axes.set_xlabel("speedup over serial at 2 workers (1 = no gain, 2 = both cores)")
-    axes.set_title("gilbench: each workaround on each Python (median over the committed history)")
-    axes.legend(title="Python", fontsize=8, loc="lower right")
+    axes.set_title("Each workaround on each Python: speedup at 2 workers (median over the history)")
+    axes.set_xlim(0, 2.3)
+    axes.legend(title="Python", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="svg")
