@@ -21,6 +21,7 @@ STRATEGIES: Dict[str, Strategy] = {
         ProcessPool("fork"),
         ProcessPool("spawn"),
         ProcessPool("forkserver"),
+        ProcessPool(None),
         ProcessExecutor(),
         CythonThreads(),
         Prange(),

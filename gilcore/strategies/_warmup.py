@@ -39,12 +39,13 @@ def init_worker(prepare: Optional[Callable[[], None]], uses_blas: bool, barrier:
     _kernel, _extra = kernel, extra
 
 
-def meet(timeout: float) -> int:
-    """Warm-up task: returns only when every worker runs one, so all W are up."""
-    import os
+def meet(timeout: float) -> Optional[bool]:
+    """Warm-up task: returns only when every worker runs one, so all W are up; then the GIL
+    state this worker process sees (an extension its imports loaded may have turned it on)."""
+    from gilcore.gil import gil_enabled
 
     _barrier.wait(timeout)
-    return os.getpid()
+    return gil_enabled()
 
 
 def run_chunk(chunk: Tuple[Any, ...]) -> Any:

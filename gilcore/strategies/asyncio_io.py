@@ -4,17 +4,18 @@ Only for I/O: a coroutine overlaps waiting, never computation.
 """
 from __future__ import annotations
 
-from typing import Any, List, Sequence, Tuple
+from typing import Any, List, Sequence
 
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError
-from gilcore.workloads import Chunk, Workload
+from gilcore.workloads import Chunk
 
 
 class _AsyncioSession(Session):
-    def __init__(self, workload: Workload, workers: int, extra: Tuple[Any, ...]) -> None:
+    _loop: Any = None
+
+    def start(self) -> None:
         import asyncio  # here, not at import: subinterpreters load this package too
 
-        super().__init__(workload.kernels["async"], extra, workers)
         self._asyncio = asyncio
         self._loop = asyncio.new_event_loop()
 
@@ -33,7 +34,7 @@ class _AsyncioSession(Session):
         return self._loop.run_until_complete(self._gather(chunks, timeout))
 
     def close(self) -> None:
-        if self._loop.is_closed():
+        if self._loop is None or self._loop.is_closed():
             return
         try:
             pending = self._asyncio.all_tasks(self._loop)
@@ -52,5 +53,4 @@ class Asyncio(Strategy):
     kernel = "async"
     baseline_kernel = "python"
 
-    def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
-        return _AsyncioSession(workload, workers, extra)
+    session = _AsyncioSession

@@ -8,33 +8,34 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import time
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence
 
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel
 from gilcore.strategies.subinterpreters import Subinterpreters
-from gilcore.workloads import Chunk, Workload
-
-WARMUP_TIMEOUT = 120.0
+from gilcore.workloads import Chunk
 
 
-def _prepare(prepare: Any) -> None:
+def _prepare(prepare: Any) -> Optional[bool]:
+    """Runs in each worker's interpreter: prepare the workload, report the GIL state there."""
+    from gilcore.gil import gil_enabled
+
     if prepare is not None:
         prepare()
+    return gil_enabled()
 
 
 class _InterpreterPoolSession(Session):
-    def __init__(self, workload: Workload, kernel: str, workers: int, extra: Tuple[Any, ...]) -> None:
-        super().__init__(workload.kernels[kernel], extra, workers)
-        self._abandoned = False
-        self._pool = cf.InterpreterPoolExecutor(max_workers=workers)  # type: ignore[attr-defined]
-        try:
-            # Each submit with no idle worker starts one: W quick submits warm W interpreters.
-            warm = [self._pool.submit(call_kernel, _prepare, (workload.prepare,), ()) for _ in range(workers)]
-            for future in warm:
-                future.result(WARMUP_TIMEOUT)
-        except BaseException:
-            self.close()
-            raise
+    _pool: Any = None
+    _abandoned = False
+
+    def start(self) -> None:
+        self._pool = cf.InterpreterPoolExecutor(max_workers=self.workers)  # type: ignore[attr-defined]
+
+    def warm_up(self, timeout: float) -> List[Optional[bool]]:
+        # Each submit with no idle worker starts one: W quick submits warm W interpreters.
+        warm = [self._pool.submit(call_kernel, _prepare, (self.workload.prepare,), ())
+                for _ in range(self.workers)]
+        return [future.result(timeout) for future in warm]
 
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
         futures = [self._pool.submit(call_kernel, self.kernel, chunk, self.extra) for chunk in chunks]
@@ -59,7 +60,8 @@ class _InterpreterPoolSession(Session):
         return [future.result() for future in futures]
 
     def close(self) -> None:
-        self._pool.shutdown(wait=not self._abandoned, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=not self._abandoned, cancel_futures=True)
 
 
 class InterpreterPool(Subinterpreters):
@@ -71,5 +73,4 @@ class InterpreterPool(Subinterpreters):
             return "concurrent.futures.InterpreterPoolExecutor needs Python 3.14 or newer"
         return super().unavailable_reason()
 
-    def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
-        return _InterpreterPoolSession(workload, self.kernel, workers, extra)
+    session = _InterpreterPoolSession

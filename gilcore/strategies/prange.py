@@ -1,7 +1,7 @@
 """Cython prange: one OpenMP team of W threads runs every chunk, never holding the GIL."""
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence
 
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy
 from gilcore.strategies.cython_nogil import cython_unavailable_reason
@@ -28,5 +28,4 @@ class Prange(Strategy):
             return f"workload {workload.name!r} has no cython kernel to compare prange with"
         return super().unsupported_reason(workload)
 
-    def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
-        return _PrangeSession(workload.kernels[self.kernel], extra, workers)
+    session = _PrangeSession

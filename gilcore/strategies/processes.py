@@ -22,7 +22,6 @@ from gilcore.strategies import _warmup
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError
 from gilcore.workloads import Chunk, Workload
 
-WARMUP_TIMEOUT = 120.0
 POLL_SECONDS = 0.05
 
 
@@ -126,25 +125,25 @@ def _stop_helper_processes(were_running: Dict[str, bool]) -> None:
 class _PoolSession(Session):
     """multiprocessing.Pool; a dead worker is reported at once instead of hanging map()."""
 
-    def __init__(self, workload: Workload, kernel: str, workers: int, extra: Tuple[Any, ...], method: str) -> None:
-        super().__init__(workload.kernels[kernel], extra, workers)
+    method: Optional[str] = None  # None: multiprocessing.Pool() as people write it, the default context
+    _pool: Any = None
+    _processes: List[Any] = []
+    _clean = False
+    _helpers: Dict[str, bool] = {}
+
+    def start(self) -> None:
         self._helpers = _helper_processes_running()
-        context = multiprocessing.get_context(method)
-        self._pool: Any = None
-        self._processes: List[Any] = []
-        self._clean = False
-        try:
-            # The barrier lives in the pool only (no local): see _fresh.
-            self._pool = context.Pool(workers, initializer=_warmup.init_worker,
-                                      initargs=(workload.prepare, workload.uses_blas, context.Barrier(workers),
-                                                self.kernel, extra))
-            self._processes = list(self._pool._pool)  # the original workers, to watch for deaths
-            self._wait(self._pool.map_async(_warmup.meet, [WARMUP_TIMEOUT] * workers, chunksize=1),
-                       WARMUP_TIMEOUT)
-            self._clean = True
-        except BaseException:
-            self.close()
-            raise
+        context = multiprocessing.get_context(self.method)
+        # The barrier lives in the pool only (no local): see _fresh.
+        self._pool = context.Pool(self.workers, initializer=_warmup.init_worker,
+                                  initargs=(self.workload.prepare, self.workload.uses_blas,
+                                            context.Barrier(self.workers), self.kernel, self.extra))
+        self._processes = list(self._pool._pool)  # the original workers, to watch for deaths
+
+    def warm_up(self, timeout: float) -> List[Optional[bool]]:
+        states = self._wait(self._pool.map_async(_warmup.meet, [timeout] * self.workers, chunksize=1), timeout)
+        self._clean = True
+        return states
 
     def _wait(self, pending: Any, timeout: float) -> List[Any]:
         deadline = time.monotonic() + timeout
@@ -197,24 +196,25 @@ class _PoolSession(Session):
 class _ExecutorSession(Session):
     """concurrent.futures.ProcessPoolExecutor: a dead worker raises BrokenProcessPool."""
 
-    def __init__(self, workload: Workload, kernel: str, workers: int, extra: Tuple[Any, ...]) -> None:
-        super().__init__(workload.kernels[kernel], extra, workers)
+    _executor: Any = None
+    _processes: List[Any] = []
+    _clean = False
+    _helpers: Dict[str, bool] = {}
+
+    def start(self) -> None:
         self._helpers = _helper_processes_running()
         context = multiprocessing.get_context()
-        self._executor: Any = None
-        self._processes: List[Any] = []
-        self._clean = False
-        try:
-            self._executor = cf.ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_warmup.init_worker,
-                initargs=(workload.prepare, workload.uses_blas, context.Barrier(workers), self.kernel, extra))
-            self._gather(lambda: [self._executor.submit(_warmup.meet, WARMUP_TIMEOUT) for _ in range(workers)],
-                         WARMUP_TIMEOUT)
-            self._processes = list(self._executor._processes.values())  # to tell how one died
-            self._clean = True
-        except BaseException:
-            self.close()
-            raise
+        self._executor = cf.ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_warmup.init_worker,
+            initargs=(self.workload.prepare, self.workload.uses_blas, context.Barrier(self.workers),
+                      self.kernel, self.extra))
+
+    def warm_up(self, timeout: float) -> List[Optional[bool]]:
+        states = self._gather(lambda: [self._executor.submit(_warmup.meet, timeout) for _ in range(self.workers)],
+                              timeout)
+        self._processes = list(self._executor._processes.values())  # to tell how one died
+        self._clean = True
+        return states
 
     def _gather(self, submit: Callable[[], List[cf.Future]], timeout: float) -> List[Any]:
         """Submit, wait, and turn a broken pool into a WorkerError saying how a worker died."""
@@ -276,25 +276,34 @@ class _ExecutorSession(Session):
 
 
 class ProcessPool(Strategy):
-    """multiprocessing.Pool with one start method."""
+    """multiprocessing.Pool with one start method, or with none (``pool-default``).
 
-    def __init__(self, method: str) -> None:
+    ``pool-default`` is ``multiprocessing.Pool()`` as people write it: the
+    platform's default start method, which on Linux is fork before 3.14 and
+    forkserver from 3.14, so the history shows what the default gives.
+    """
+
+    def __init__(self, method: Optional[str]) -> None:
         self.method = method
-        self.name = f"pool-{method}"
-        self.description = f"multiprocessing.Pool, start method {method!r}, closed and joined"
+        self.name = f"pool-{method or 'default'}"
+        self.description = (f"multiprocessing.Pool, start method {method!r}, closed and joined" if method else
+                            "multiprocessing.Pool() with the default start method, closed and joined")
+        self.session = type(f"_PoolSession_{method or 'default'}", (_PoolSession,), {"method": method})
 
     def unavailable_reason(self) -> Optional[str]:
-        if self.method not in multiprocessing.get_all_start_methods():
+        if self.method is not None and self.method not in multiprocessing.get_all_start_methods():
             return f"start method {self.method!r} does not exist on this platform"
         return None
 
-    def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
-        return _PoolSession(workload, self.kernel, workers, extra, self.method)
+    def start_method(self) -> str:
+        """The start method this strategy's pools use on this interpreter."""
+        # The first of get_all_start_methods() is the platform's default (unless a program set one).
+        return self.method or multiprocessing.get_start_method(allow_none=True) or \
+            multiprocessing.get_all_start_methods()[0]
 
 
 class ProcessExecutor(Strategy):
     name = "process-executor"
     description = "concurrent.futures.ProcessPoolExecutor, default start method"
 
-    def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
-        return _ExecutorSession(workload, self.kernel, workers, extra)
+    session = _ExecutorSession

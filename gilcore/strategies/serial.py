@@ -1,10 +1,10 @@
 """Serial: every chunk in turn in the calling thread; the baseline of every speedup."""
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence
 
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, call_kernel
-from gilcore.workloads import Chunk, Workload
+from gilcore.workloads import Chunk
 
 
 class _SerialSession(Session):
@@ -26,5 +26,4 @@ class Serial(Strategy):
             return cython_unavailable_reason()
         return None
 
-    def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
-        return _SerialSession(workload.kernels[self.kernel], extra, workers)
+    session = _SerialSession

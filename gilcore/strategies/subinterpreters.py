@@ -21,10 +21,8 @@ import threading
 import time
 from typing import Any, List, Optional, Sequence, Tuple
 
-from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError
+from gilcore.strategies.base import DEFAULT_TIMEOUT, WARMUP_TIMEOUT, Session, Strategy, WorkerError
 from gilcore.workloads import Chunk, Workload
-
-WARMUP_TIMEOUT = 120.0
 
 # Runs once in each new subinterpreter (_path is set in its __main__ first): the
 # parent's import path, and one function every call goes through, so a call
@@ -163,8 +161,7 @@ class _InterpreterThread(threading.Thread):
             if self.backend.owns_gil(worker.interp) is False:
                 raise WorkerError("a subinterpreter was created sharing the main GIL")
             # Import the kernel's module and build its caches before anything is timed.
-            worker.call(_import_and_prepare, (self.kernel, self.prepare))
-            self.ready.put(None)
+            self.ready.put(worker.call(_import_and_prepare, (self.kernel, self.prepare)))
             self._serve(worker)
         except BaseException as error:
             self.ready.put(error)
@@ -216,28 +213,30 @@ class _Batch:
 
 
 class _SubinterpreterSession(Session):
-    def __init__(self, workload: Workload, kernel: str, workers: int, extra: Tuple[Any, ...]) -> None:
-        super().__init__(workload.kernels[kernel], extra, workers)
+    _threads: List[_InterpreterThread] = []
+    _abandoned = False
+    _timeout = WARMUP_TIMEOUT
+
+    def start(self) -> None:
         backend = _Backend()
         self._tasks: "queue.SimpleQueue[Any]" = queue.SimpleQueue()  # C-fast: one put and get per chunk
-        ready: "queue.Queue[Any]" = queue.Queue()
-        self._threads = [_InterpreterThread(backend, self._tasks, ready, self.kernel, workload.prepare)
-                         for _ in range(workers)]
-        self._abandoned = False
-        self._timeout = WARMUP_TIMEOUT
-        try:
-            for thread in self._threads:
-                thread.start()
-            for _ in self._threads:
-                try:
-                    error = ready.get(timeout=WARMUP_TIMEOUT)
-                except queue.Empty:
-                    raise WorkerError(f"subinterpreters did not start within {WARMUP_TIMEOUT:g} s") from None
-                if error is not None:
-                    raise error
-        except BaseException:
-            self.close()
-            raise
+        self._ready: "queue.Queue[Any]" = queue.Queue()
+        self._threads = [_InterpreterThread(backend, self._tasks, self._ready, self.kernel, self.workload.prepare)
+                         for _ in range(self.workers)]
+        for thread in self._threads:
+            thread.start()
+
+    def warm_up(self, timeout: float) -> List[Optional[bool]]:
+        states = []
+        for _ in self._threads:
+            try:
+                answer = self._ready.get(timeout=timeout)
+            except queue.Empty:
+                raise WorkerError(f"subinterpreters did not start within {timeout:g} s") from None
+            if isinstance(answer, BaseException):
+                raise answer
+            states.append(answer)
+        return states
 
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
         batch = _Batch(len(chunks))
@@ -274,9 +273,13 @@ class _SubinterpreterSession(Session):
                 thread.join(max(0.0, deadline - time.monotonic()))
 
 
-def _import_and_prepare(kernel: Any, prepare: Any) -> None:
+def _import_and_prepare(kernel: Any, prepare: Any) -> Optional[bool]:
+    """Runs in the new interpreter: import the kernel's module, prepare, report the GIL state there."""
+    from gilcore.gil import gil_enabled
+
     if prepare is not None:
         prepare()
+    return gil_enabled()
 
 
 class Subinterpreters(Strategy):
@@ -293,5 +296,4 @@ class Subinterpreters(Strategy):
             return "CPython 3.12 crashes at exit after hashlib is imported in a subinterpreter"
         return super().unsupported_reason(workload)
 
-    def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
-        return _SubinterpreterSession(workload, self.kernel, workers, extra)
+    session = _SubinterpreterSession

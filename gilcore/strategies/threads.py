@@ -12,31 +12,32 @@ from __future__ import annotations
 import concurrent.futures as cf
 import threading
 import time
-from typing import Any, List, Sequence, Tuple
+from typing import Any, List, Optional, Sequence
 
-from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel
-from gilcore.workloads import Chunk, Workload
+from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel, observed_gil
+from gilcore.workloads import Chunk
 
-WARMUP_TIMEOUT = 60.0
+
+def _meet(barrier: threading.Barrier, timeout: float) -> Optional[bool]:
+    barrier.wait(timeout)
+    return observed_gil()
 
 
 class _ThreadSession(Session):
-    def __init__(self, workload: Workload, kernel_name: str, workers: int, extra: Tuple[Any, ...]) -> None:
-        super().__init__(workload.kernels[kernel_name], extra, workers)
-        self._abandoned = False
-        self._pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gilcore")
-        try:
-            if workload.prepare is not None:
-                workload.prepare()
-            # ThreadPoolExecutor starts threads lazily: a barrier of W parties
-            # makes all W threads exist before anything is timed.
-            barrier = threading.Barrier(workers)
-            warm = [self._pool.submit(barrier.wait, WARMUP_TIMEOUT) for _ in range(workers)]
-            for future in warm:
-                future.result(WARMUP_TIMEOUT)
-        except BaseException:
-            self.close()
-            raise
+    _pool: Any = None
+    _abandoned = False
+
+    def start(self) -> None:
+        self._pool = cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="gilcore")
+        if self.workload.prepare is not None:
+            self.workload.prepare()
+
+    def warm_up(self, timeout: float) -> List[Optional[bool]]:
+        # ThreadPoolExecutor starts threads lazily: a barrier of W parties
+        # makes all W threads exist before anything is timed.
+        barrier = threading.Barrier(self.workers)
+        warm = [self._pool.submit(_meet, barrier, timeout) for _ in range(self.workers)]
+        return [future.result(timeout) for future in warm]
 
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
         futures = [self._pool.submit(call_kernel, self.kernel, chunk, self.extra) for chunk in chunks]
@@ -67,12 +68,11 @@ class _ThreadSession(Session):
 
     def close(self) -> None:
         # A hung thread cannot be stopped; waiting for it would hang the caller too.
-        self._pool.shutdown(wait=not self._abandoned, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=not self._abandoned, cancel_futures=True)
 
 
 class Threads(Strategy):
     name = "threads"
     description = "ThreadPoolExecutor of W threads running the Python kernel"
-
-    def open(self, workload: Workload, workers: int, extra: Tuple[Any, ...] = ()) -> Session:
-        return _ThreadSession(workload, self.kernel, workers, extra)
+    session = _ThreadSession
