@@ -153,6 +153,7 @@ def main_table(argv: Sequence[str]) -> int:
 SUBCOMMANDS = {
     "report": "gilcore.report:main",
     "interpreters": "gilcore.interpreters:main",
+    "gil": "gilcore.gilprobes.cli:main",
 }
 
 

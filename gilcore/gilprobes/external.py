@@ -1,0 +1,62 @@
+"""Runs portable.py with another interpreter in a subprocess that is always killed on timeout.
+
+Reuses gilcore.interpreters' runner (a session of its own, so one signal ends the
+probe and every pool worker or echo server it started) and its environment
+rules (no PYTHONPATH from this environment; PYTHON_GIL only for free-threaded
+builds).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from gilcore import interpreters
+from gilcore.runner import UsageError
+
+SCRIPT = Path(__file__).with_name("portable.py")
+STARTUP_SECONDS = 30.0
+
+
+def resolve_python(python: str) -> interpreters.Interpreter:
+    """An executable path, or a name ``python -m gilcore interpreters`` lists (cpython-2.7.18, ...)."""
+    if os.sep in python or os.path.isfile(python):
+        found = next((i for i in interpreters.discover() if os.path.realpath(i.executable) == os.path.realpath(python)),
+                     None)
+        interpreter = found or interpreters.Interpreter(name=os.path.basename(python), executable=python)
+    else:
+        by_name = {i.name: i for i in interpreters.discover()}
+        if python not in by_name:
+            raise UsageError(f"unknown interpreter {python!r}; give a path or one of {', '.join(by_name)}")
+        interpreter = by_name[python]
+    if not interpreter.exists:
+        raise UsageError(f"--python {python}: {interpreter.executable} is not an executable file")
+    return interpreter
+
+
+def run_portable(python: str, probe: str, options: Dict[str, Any], timeout: Optional[float] = None) -> Dict[str, Any]:
+    """portable.py PROBE OPTIONS with ``python``; its JSON line. ProbeError when it fails or times out."""
+    interpreter = resolve_python(python)
+    env = interpreters._child_env(interpreter)
+    seconds = STARTUP_SECONDS + (timeout or 60.0)
+    returncode, stdout, stderr = interpreters._run_killable(
+        [interpreter.executable, str(SCRIPT), probe, json.dumps(options)], seconds, env, interpreter.name)
+    result = _parse(stdout, probe)
+    if returncode != 0 or result is None:
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
+        raise interpreters.ProbeError(f"{interpreter.name}: the {probe} probe exited with status {returncode}: {last}")
+    result["name"] = interpreter.name
+    return result
+
+
+def _parse(stdout: str, probe: str) -> Optional[Dict[str, Any]]:
+    for line in reversed(stdout.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                result = json.loads(line)
+                if isinstance(result, dict) and result.get("probe") == probe:
+                    return result
+    return None
