@@ -154,6 +154,7 @@ SUBCOMMANDS = {
     "report": "gilcore.report:main",
     "interpreters": "gilcore.interpreters:main",
     "gil": "gilcore.gilprobes.cli:main",
+    "site": "gilcore.site:main",
 }
 
 
