@@ -13,11 +13,13 @@ W threads run small units of bytecode for a fixed time; the wait fraction is
 - ``py-spy`` (GIL builds; needs the py-spy binary and ptrace): ``py-spy record
   --gil --threads`` attaches to this very process without pausing it and
   samples which thread holds the GIL; a worker's wait fraction is 1 - its
-  GIL-holding samples / (rate x seconds). py-spy cannot tell GIL holders on a
+  GIL-holding samples / (rate x seconds). A thread the OS preempts while it
+  holds the GIL still counts as holding it, so this one measures the GIL
+  alone, not a busy machine. py-spy cannot tell GIL holders on a
   free-threaded build.
 
-None of them can separate "waiting for the GIL" from "waiting for a CPU" on
-a busy machine: ``W = 1`` is the baseline that shows the machine's own noise.
+The first two cannot separate "waiting for the GIL" from "waiting for a CPU"
+on a busy machine: ``W = 1`` is the baseline that shows the machine's own noise.
 Tools evaluated and not used are described in the README.
 """
 from __future__ import annotations

@@ -24,6 +24,7 @@ if __name__ == "__main__" and sys.path and \
     del sys.path[0]
 
 import json  # noqa: E402
+import math  # noqa: E402
 import platform  # noqa: E402
 import socket  # noqa: E402
 import threading  # noqa: E402
@@ -150,8 +151,8 @@ def percentile(sorted_values, fraction):
     """Nearest-rank percentile of an already sorted list; None when empty."""
     if not sorted_values:
         return None
-    rank = int(round(fraction * len(sorted_values) + 0.5)) - 1
-    return sorted_values[max(0, min(len(sorted_values) - 1, rank))]
+    rank = int(math.ceil(fraction * len(sorted_values) - 1e-9))  # the tolerance absorbs 0.99 * 100 = 99.00...01
+    return sorted_values[max(0, min(len(sorted_values), rank) - 1)]
 
 
 def summarize(latencies_ns, seconds):
