@@ -1,15 +1,22 @@
 """The one base class (named with an underscore, so asv does not collect it itself) every gilbench benchmark uses: parameters in, one gilcore call.
 
 ``setup`` opens a warm gilcore.Cell (workers started, checksum known, GIL
-state checked against the environment's promise); a cell that cannot run here
-raises NotImplementedError so asv shows it as n/a with the reason. ``time_run``
-is warm work only; ``track_speedup`` is serial time over parallel time, both
-measured inside one call, so a noisy machine still gives a sound ratio.
+state checked against the environment's promise, one untimed run done); a
+cell that cannot run here raises NotImplementedError so asv shows it as n/a
+with the reason. ``time_run`` is warm work only (asv re-runs setup before each
+sample, and setup ends with a warm run). ``track_speedup`` measures the very
+cell setup opened against the serial run of the same kernel, in pairs, order
+rotated, under the noise meter (gilcore.runner.measure_cell); every pair and
+its load figures go to results/cells/ beside asv's result, so the report can
+show n, an interval and what was re-measured.
 """
-import gilcore
+import math
 
-WORKERS = [1, 2]
-PROCESS_STRATEGIES = ["pool-fork", "pool-spawn", "pool-forkserver", "process-executor"]
+import gilcore
+from gilcore import cellstore
+
+WORKERS = gilcore.worker_counts()  # 1, 2, 4 ... up to this machine's cores
+PROCESS_STRATEGIES = ["pool-fork", "pool-spawn", "pool-forkserver", "pool-default", "process-executor"]
 INTERPRETER_STRATEGIES = ["subinterpreters", "interpreter-pool"]  # n/a before 3.12 / 3.14
 
 
@@ -23,8 +30,7 @@ class _Cell:
     repeat = 3
     rounds = 1
     warmup_time = 0
-    timeout = 180
-    repeats_for_speedup = 3
+    timeout = 300
 
     def setup(self, strategy, workers):
         if strategy == "serial" and workers != 1:
@@ -33,6 +39,7 @@ class _Cell:
             self.cell = gilcore.Cell(self.workload, strategy, workers, self.size).open()
         except gilcore.NotApplicable as reason:
             raise NotImplementedError(str(reason)) from None
+        self.cell.run_once()  # untimed: first runs pay for page faults and caches
 
     def teardown(self, strategy, workers):
         cell = getattr(self, "cell", None)
@@ -43,7 +50,10 @@ class _Cell:
         self.cell.run_once()
 
     def track_speedup(self, strategy, workers):
-        return gilcore.measure(self.workload, strategy, workers, self.size,
-                               repeats=self.repeats_for_speedup).speedup
+        result = gilcore.measure_cell(self.cell)
+        cellstore.record(f"{type(self).__module__}.{type(self).__name__}.track_speedup",
+                         [strategy, str(workers)], result)
+        # Beyond what W workers can physically give is noise: never a plain number on the graph.
+        return math.nan if result.over_limit else result.speedup
 
     track_speedup.unit = "x"

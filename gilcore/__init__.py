@@ -10,13 +10,13 @@ kernel, interleaved, and gives the speedup. Both check the combined value.
 from gilcore.gil import GilStateError, gil_enabled
 from gilcore.memory import peak_rss_mib
 from gilcore.runner import (Cell, ChecksumError, NotApplicable, Result, kernel_seconds, UsageError, applicability, measure,
-                            resolve_strategy, resolve_workload, run, workload_from_function)
+                            measure_cell, resolve_strategy, resolve_workload, run, worker_counts, workload_from_function)
 from gilcore.strategies import STRATEGIES, Strategy, WorkerError
 from gilcore.workloads import WORKLOADS, Workload, register
 from gilcore import ftpatterns  # registers the ft-* workloads
 
 __all__ = [
     "STRATEGIES", "WORKLOADS", "Cell", "ChecksumError", "NotApplicable", "GilStateError", "Result", "Strategy", "UsageError",
-    "WorkerError", "Workload", "applicability", "gil_enabled", "kernel_seconds", "peak_rss_mib", "measure", "register",
-    "resolve_strategy", "resolve_workload", "run", "workload_from_function",
+    "WorkerError", "Workload", "applicability", "gil_enabled", "kernel_seconds", "peak_rss_mib", "measure", "measure_cell", "register",
+    "resolve_strategy", "resolve_workload", "run", "worker_counts", "workload_from_function",
 ]

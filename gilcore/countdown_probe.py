@@ -25,6 +25,7 @@ if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.a
     del sys.path[0]
 
 import json  # noqa: E402
+import math  # noqa: E402
 import platform  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -92,13 +93,21 @@ def run_serial(half):
 
 
 def run_threads(half):
-    threads = [threading.Thread(target=countdown, args=(half,)) for _ in range(2)]
+    results = []
+
+    def work():
+        results.append(countdown(half))  # list.append is atomic on every interpreter here
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
     start = clock()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return clock() - start
+    seconds = clock() - start
+    if results != [0, 0]:  # checked like every other mode: a thread that died gives no result
+        raise RuntimeError("2 threads returned %r, not [0, 0]" % (results,))
+    return seconds
 
 
 def run_pool(pool, half):
@@ -141,10 +150,24 @@ def spread(values):
     return (max(values) - min(values)) / middle if middle > 0 else None
 
 
-def ratio(numerator, denominator):
-    if numerator is None or not denominator:
-        return None
-    return numerator / denominator
+# A timed run shorter than this says more about the clock than about the interpreter (PyPy's JIT
+# runs the article's 10,000,000 in a few ms): with GILCORE_PROBE_MIN_SECONDS set (asv's
+# bench_interpreters sets 0.2), the count is raised x4 until one serial run takes that long.
+MAX_COUNT = 10 ** 11
+
+
+def calibrate(count):
+    """The count given, or more until one serial run lasts GILCORE_PROBE_MIN_SECONDS (JIT warmed first)."""
+    try:
+        min_seconds = float(os.environ.get("GILCORE_PROBE_MIN_SECONDS", "0"))
+    except ValueError:
+        min_seconds = 0.0
+    while min_seconds > 0:
+        countdown(count // 2)  # untimed: a JIT compiles the loop here
+        if run_serial(count // 2) >= min_seconds or count * 4 > MAX_COUNT:
+            break
+        count *= 4
+    return count
 
 
 def measure(count, repeats):
@@ -158,9 +181,10 @@ def measure(count, repeats):
         pool, startup = start_pool()
         modes.append(("pool", lambda n: run_pool(pool, n)))
     try:
-        # Untimed: PyPy's JIT compiles the loop during its first run, and timing
-        # that would measure the compiler, not the countdown.
-        countdown(half)
+        # Untimed, every mode once: a JIT (PyPy, Jython's JVM) compiles the loop in each
+        # thread and worker during its first run; timing that would measure the compiler.
+        for name, run in modes:
+            run(half)
         for repeat in range(repeats):
             # Interleaved, and the order rotates, so a slow patch of a shared
             # machine lands on every mode rather than on one.
@@ -174,8 +198,23 @@ def measure(count, repeats):
     return runs, startup
 
 
+def pair_ratios(runs, mode):
+    """serial / mode for each repeat: the runs of one repeat were interleaved, so each is a pair."""
+    return [s / m for s, m in zip(runs["serial"], runs[mode]) if m > 0]
+
+
+def geometric_mean(values):
+    if not values:
+        return None
+    total = 0.0
+    for value in values:
+        total += math.log(value)
+    return math.exp(total / len(values))
+
+
 def report(count, repeats, runs, startup):
     medians = dict((name, median(values) if values else None) for name, values in runs.items())
+    ratios = dict((mode, pair_ratios(runs, mode)) for mode in ("threads", "pool") if runs[mode])
     gil, gil_source = gil_state()  # read after the work: that is the state it ran under
     return {
         "probe": "countdown",
@@ -194,8 +233,10 @@ def report(count, repeats, runs, startup):
         "pool_seconds": medians["pool"],
         "pool_startup_seconds": startup,
         "pool_unavailable": NO_POOL_REASON,
-        "threads_speedup": ratio(medians["serial"], medians["threads"]),
-        "pool_speedup": ratio(medians["serial"], medians["pool"]),
+        # The geometric mean of the per-repeat ratios, like gilcore's own speedups.
+        "threads_speedup": geometric_mean(ratios.get("threads")),
+        "pool_speedup": geometric_mean(ratios.get("pool")),
+        "ratios": ratios,
         "spread": dict((name, spread(values) if values else None) for name, values in runs.items()),
         "runs": runs,
     }
@@ -225,6 +266,7 @@ def parse_args(argv):
 
 def main(argv):
     count, repeats = parse_args(argv)
+    count = calibrate(count)
     runs, startup = measure(count, repeats)
     print(json.dumps(report(count, repeats, runs, startup), sort_keys=True))
     sys.stdout.flush()

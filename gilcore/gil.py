@@ -31,15 +31,20 @@ def gil_enabled() -> Optional[bool]:
 
 
 def promised_gil_state() -> Optional[bool]:
-    """The GIL state this environment promises: PYTHON_GIL wins on a free-threaded build."""
+    """The GIL state this environment promises: PYTHON_GIL=0/1 on a free-threaded build.
+
+    With PYTHON_GIL unset a free-threaded build promises nothing: that is the
+    default a user gets, where importing an extension not declared
+    free-threading compatible turns the GIL back on; the state is recorded, not checked.
+    """
     if sys.implementation.name != "cpython":
         return None
     if not free_threaded_build():
         return True
     setting = os.environ.get("PYTHON_GIL", "")
-    if setting == "1":
-        return True
-    return False
+    if setting in ("0", "1"):
+        return setting == "1"
+    return None
 
 
 def check_gil_state(observed: Optional[bool] = None) -> Optional[bool]:

@@ -2,10 +2,19 @@
 
 asv compares commits; this reads every result file under results/ and lays
 the same benchmark side by side across Python environments: speedup of each
-workaround at each worker count (median over the committed history, with its
-range), the serial cost of each Python, which free-threading patterns scale,
-and the reference article's claims checked against the measurements. It
-writes Markdown, an HTML page for the published site, and an SVG chart.
+workaround at each worker count, the serial cost of each Python, which
+free-threading patterns scale, and the reference article's claims checked
+against the measurements by rules fixed in code (gilcore.claims).
+
+A speedup cell stands on the per-pair ratios behind it (results/cells/, see
+gilcore.cellstore): their geometric mean over every commit measured with the
+benchmark's current version, a 95 % interval and n. Cells on fewer than 3
+pairs are marked thin, cells measured under load noisy, and a value above the
+physical limit (W x 1.05) is never printed as a plain number. Each
+environment's A/A noise figure heads the tables. Results from an older
+version of a benchmark (asv's code hash) are left out: they were measured
+another way. It writes Markdown, an HTML page for the published site, and
+SVG charts.
 """
 from __future__ import annotations
 
@@ -18,9 +27,10 @@ import re
 import statistics
 import sys
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from gilcore import cellstore, ratios
 from gilcore.atomic import write_atomic
 from gilcore.runner import UsageError
 
@@ -41,20 +51,77 @@ HEADLINE = [  # (row label, benchmark, params) drawn in the chart, at 2 workers
 
 
 @dataclass
+class CellSummary:
+    """Every pair behind one (benchmark, params, environment), pooled over commits."""
+
+    ratios: List[float]
+    commits: int
+    noisy: bool
+    remeasured: int
+    limit: Optional[float]
+
+    @property
+    def n(self) -> int:
+        return len(self.ratios)
+
+    @property
+    def estimate(self) -> float:
+        return ratios.geometric_mean(self.ratios)
+
+    @property
+    def interval(self) -> Optional[Tuple[float, float]]:
+        return ratios.interval(self.ratios)
+
+    @property
+    def thin(self) -> bool:
+        return self.n < ratios.MIN_VALUES
+
+    @property
+    def over_limit(self) -> bool:
+        return self.limit is not None and self.estimate > self.limit
+
+
+@dataclass
 class LoadedResults:
     series: Series
     environments: List[str]
     commits: int
     problems: List[str]
+    # (benchmark, params) -> environment label -> the pooled pairs behind it
+    cells: Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]] = field(default_factory=dict)
+    superseded: int = 0  # asv values left out: measured by an older version of their benchmark
+
+    def summary(self, benchmark: str, params: Tuple[str, ...], env: str) -> Optional[CellSummary]:
+        """The pairs behind a cell; falls back to asv's values (one per commit) where no pairs were kept."""
+        found = self.cells.get((benchmark, params), {}).get(env)
+        if found is not None:
+            return found
+        values = [v for v in self.series.get((benchmark, params), {}).get(env, []) if v > 0]
+        if not values:
+            return None
+        return CellSummary(values, len(values), False, 0, None)
+
+
+def _gil_suffix(gil: Optional[str], free_threaded: bool) -> str:
+    if gil is not None:
+        return " GIL off" if gil == "0" else " GIL on"
+    return " default" if free_threaded else ""
 
 
 def environment_label(data: dict) -> str:
-    """'3.12', '3.13t GIL off', '3.13t GIL on' from an asv result file."""
+    """'3.12', '3.13t GIL off', '3.13t GIL on', '3.13t default' (PYTHON_GIL unset) from an asv result file."""
     label = str(data.get("python", "?"))
     gil = (data.get("env_vars") or {}).get("PYTHON_GIL")
-    if gil is not None:
-        label += " GIL off" if gil == "0" else " GIL on"
-    return label
+    return label + _gil_suffix(gil, label.endswith("t"))
+
+
+def label_from_env_name(env_name: str) -> str:
+    """The same label from an asv environment name, e.g. 'virtualenv-py3.13t-PYTHON_GIL0'."""
+    match = re.search(r"py(\d+\.\d+t?)(?:-PYTHON_GIL(\d))?", env_name)
+    if not match:
+        return env_name
+    python, gil = match.group(1), match.group(2)
+    return python + _gil_suffix(gil, python.endswith("t"))
 
 
 def _environment_order(label: str) -> Tuple:
@@ -67,12 +134,24 @@ def _unquote(value: str) -> str:
     return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == "'" else value
 
 
+def _current_versions(results_dir: str) -> Dict[str, str]:
+    """benchmark name -> the version (code hash) asv gives its current code, from benchmarks.json."""
+    try:
+        with open(os.path.join(results_dir, "benchmarks.json")) as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return {name: entry.get("version") for name, entry in data.items() if isinstance(entry, dict)}
+
+
 def load(results_dir: str) -> LoadedResults:
-    """Read every asv result file; a corrupt one is named in ``problems`` and skipped."""
+    """Read every asv result file and every cell line; a corrupt file is named in ``problems`` and skipped."""
     if not os.path.isdir(results_dir):
         raise UsageError(f"no results directory {results_dir!r}: run ./run-benchmarks first")
     series: Series = defaultdict(lambda: defaultdict(list))
     environments, commits, problems = set(), set(), []
+    current = _current_versions(results_dir)
+    superseded = 0
     paths = sorted(p for p in glob.glob(os.path.join(results_dir, "*", "*.json"))
                    if os.path.basename(p) != "machine.json")
     if not paths:
@@ -87,20 +166,60 @@ def load(results_dir: str) -> LoadedResults:
             problems.append(f"skipped {path}: not a readable asv result file ({error.__class__.__name__})")
             continue
         label = environment_label(data)
-        environments.add(label)
-        commits.add(data.get("commit_hash"))
+        kept_any = False
         for name, row in results.items():
             try:
-                _add(series, label, name, dict(zip(columns, row)))
+                entry = dict(zip(columns, row))
+                if current.get(name) and entry.get("version") not in (None, current[name]):
+                    superseded += 1
+                    continue
+                kept_any = _add(series, label, name, entry) or kept_any
             except (TypeError, ValueError, IndexError):
                 problems.append(f"skipped {name} in {path}: malformed entry")
-    return LoadedResults(series, sorted(environments, key=_environment_order), len(commits), problems)
+        if kept_any:
+            environments.add(label)
+            commits.add(data.get("commit_hash"))
+    cells = _load_cells(results_dir)
+    for by_env in cells.values():
+        environments.update(by_env)
+    return LoadedResults(series, sorted(environments, key=_environment_order), len(commits), problems,
+                         cells, superseded)
 
 
-def _add(series: Series, label: str, name: str, entry: dict) -> None:
+def _load_cells(results_dir: str) -> Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]]:
+    """Pool the kept pairs of each (benchmark, params, environment) over commits; the newest
+    measurement of a cell in one commit replaces older ones (a re-run)."""
+    latest: Dict[Tuple[str, Tuple[str, ...], str, str], dict] = {}
+    for line in cellstore.load(results_dir):
+        key = (line["benchmark"], tuple(line["params"]), label_from_env_name(line["env"]), line["commit"])
+        latest[key] = line
+    pooled: Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]] = defaultdict(dict)
+    for (benchmark, params, env, _), line in sorted(latest.items()):
+        kept = _kept_ratios(line)
+        if not kept:
+            continue
+        summary = pooled[(benchmark, params)].get(env)
+        if summary is None:
+            summary = pooled[(benchmark, params)][env] = CellSummary([], 0, False, 0, line.get("limit"))
+        summary.ratios += kept
+        summary.commits += 1
+        summary.noisy = summary.noisy or bool(line.get("noisy"))
+        summary.remeasured += int(line.get("remeasured") or 0)
+    return pooled
+
+
+def _kept_ratios(line: dict) -> List[float]:
+    pairs = line.get("pairs")
+    if pairs:
+        kept = [p["serial"] / p["parallel"] for p in pairs if p.get("kept") and p.get("parallel")]
+        return kept or [p["serial"] / p["parallel"] for p in pairs if p.get("parallel")]
+    return [r for r in line.get("ratios") or [] if isinstance(r, (int, float)) and r > 0]
+
+
+def _add(series: Series, label: str, name: str, entry: dict) -> bool:
     values = entry.get("result")
     if values is None:
-        return
+        return False
     params = entry.get("params") or []
     if not params:
         combos: List[Tuple[str, ...]] = [()]
@@ -108,35 +227,51 @@ def _add(series: Series, label: str, name: str, entry: dict) -> None:
         combos = [()]
         for axis in params:
             combos = [c + (_unquote(str(v)),) for c in combos for v in axis]
+    added = False
     for combo, value in zip(combos, values):
         if isinstance(value, (int, float)) and not math.isnan(value):
             series[(name, combo)][label].append(float(value))
+            added = True
+    return added
 
 
-def _summary(values: Sequence[float], unit: str = "x") -> str:
-    if not values:
+def format_speedup(summary: Optional[CellSummary]) -> str:
+    """'x1.97 [1.93–2.01] n=6'; thin, noisy and over-limit cells say so, never as a plain number."""
+    if summary is None:
         return "—"
-    middle = statistics.median(values)
-    text = f"{unit}{middle:.2f}" if unit == "x" else f"{middle:.3f} {unit}"
-    if len(values) > 1 and max(values) - min(values) > 0.005:
-        text += f" ({min(values):.2f}–{max(values):.2f})"
+    estimate = summary.estimate
+    if summary.over_limit:
+        return f"over limit: x{estimate:.2f} > x{summary.limit:.2f} is noise (n={summary.n})"
+    text = f"x{estimate:.2f}"
+    bounds = summary.interval
+    if bounds is not None:
+        text += f" [{bounds[0]:.2f}–{bounds[1]:.2f}]"
+    text += f" n={summary.n}"
+    if summary.thin:
+        text += " thin"
+    if summary.noisy:
+        text += " noisy"
     return text
 
 
 def _median(loaded: LoadedResults, benchmark: str, params: Tuple[str, ...], env: str) -> Optional[float]:
-    values = loaded.series.get((benchmark, params), {}).get(env)
-    return statistics.median(values) if values else None
+    """The estimate a chart draws; None for a missing or over-limit cell."""
+    summary = loaded.summary(benchmark, params, env)
+    if summary is None or summary.over_limit:
+        return None
+    return summary.estimate
 
 
-def speedup_rows(loaded: LoadedResults, workers: str) -> List[Tuple[str, Dict[str, List[float]]]]:
+def speedup_rows(loaded: LoadedResults, workers: str) -> List[Tuple[str, str, Tuple[str, ...]]]:
+    """(row label, benchmark, params) of every track_speedup at this worker count."""
+    keys = set(loaded.series) | set(loaded.cells)
     rows = []
-    for (name, params), by_env in sorted(loaded.series.items()):
+    for name, params in sorted(keys):
         if not name.endswith(".track_speedup") or len(params) != 2 or params[1] != workers:
             continue
         if params[0] == "serial":
             continue
-        workload = name.split(".")[1]
-        rows.append((f"{workload} · {params[0]}", by_env))
+        rows.append((f"{name.split('.')[1]} · {params[0]}", name, params))
     return rows
 
 
@@ -146,58 +281,100 @@ def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str
     return "\n".join(lines)
 
 
+def noise_row(loaded: LoadedResults) -> List[str]:
+    """Each environment's A/A figure: '±4% (x1.01)', flagged when out of bounds."""
+    from gilcore.noise import MAX_AA_BIAS, MAX_AA_SPREAD
+
+    cells = []
+    for env in loaded.environments:
+        ratio = _latest(loaded, "bench_noise.NoiseControl.track_aa_ratio", env)
+        spread = _latest(loaded, "bench_noise.NoiseControl.track_aa_spread_percent", env)
+        if ratio is None or spread is None:
+            cells.append("—")
+            continue
+        bad = abs(ratio - 1) > MAX_AA_BIAS or spread / 100 > MAX_AA_SPREAD
+        cells.append(f"±{spread:.0f}% (x{ratio:.2f})" + (" OUT OF BOUNDS" if bad else ""))
+    return cells
+
+
+def _latest(loaded: LoadedResults, benchmark: str, env: str) -> Optional[float]:
+    values = loaded.series.get((benchmark, ()), {}).get(env)
+    return values[-1] if values else None
+
+
 def _speedup_table(loaded: LoadedResults, workers: str) -> str:
-    rows = [[label] + [_summary(by_env.get(env, [])) for env in loaded.environments]
-            for label, by_env in speedup_rows(loaded, workers)]
+    rows = [["A/A noise (same work vs itself)"] + noise_row(loaded)]
+    rows += [[label] + [format_speedup(loaded.summary(bench, params, env)) for env in loaded.environments]
+             for label, bench, params in speedup_rows(loaded, workers)]
     return _markdown_table(["workaround"] + loaded.environments, rows)
 
 
 def _serial_cost_table(loaded: LoadedResults) -> str:
     rows = []
     for label, benchmark in (("countdown", "bench_cpu.Countdown.time_run"), ("primes", "bench_cpu.Primes.time_run")):
-        reference = _median(loaded, benchmark, ("serial", "1"), "3.13")
-        cells = []
-        for env in loaded.environments:
-            seconds = _median(loaded, benchmark, ("serial", "1"), env)
-            if seconds is None:
-                cells.append("—")
-            elif reference:
-                cells.append(f"{seconds:.3f} s (x{seconds / reference:.2f})")
-            else:
-                cells.append(f"{seconds:.3f} s")
-        rows.append([f"{label}, serial"] + cells)
-    return _markdown_table(["workload"] + loaded.environments, rows)
-
-
-def _ft_pattern_table(loaded: LoadedResults) -> str:
-    rows = []
-    for (name, params), by_env in sorted(loaded.series.items()):
-        if not name.startswith("bench_ftpatterns.") or len(params) != 2 or params[1] != "2":
-            continue
-        kind = "strong" if "strong" in name else "weak"
+        by_env = loaded.series.get((benchmark, ("serial", "1")), {})
+        reference = statistics.median(by_env["3.13"]) if by_env.get("3.13") else None
         cells = []
         for env in loaded.environments:
             values = by_env.get(env)
             if not values:
                 cells.append("—")
                 continue
-            speedup = statistics.median(values)
-            cells.append(f"{'scales' if speedup >= 1.5 else 'no'} x{speedup:.2f}")
+            seconds = statistics.median(values)
+            cells.append(f"{seconds:.3f} s" + (f" (x{seconds / reference:.2f})" if reference else ""))
+        rows.append([f"{label}, serial"] + cells)
+    return _markdown_table(["workload"] + loaded.environments, rows)
+
+
+# A free-threading pattern "scales" at 2 threads when it gains more than half of the second core.
+SCALES_AT_2 = 1.5
+
+
+def _ft_pattern_table(loaded: LoadedResults) -> str:
+    rows = []
+    keys = sorted(k for k in set(loaded.series) | set(loaded.cells)
+                  if k[0].startswith("bench_ftpatterns.") and len(k[1]) == 2 and k[1][1] == "2")
+    for name, params in keys:
+        kind = "strong" if "strong" in name else "weak"
+        cells = []
+        for env in loaded.environments:
+            summary = loaded.summary(name, params, env)
+            if summary is None:
+                cells.append("—")
+            elif summary.over_limit:
+                cells.append(format_speedup(summary))
+            else:
+                word = "scales" if summary.estimate >= SCALES_AT_2 else "no"
+                cells.append(f"{word} {format_speedup(summary)}")
         rows.append([f"{params[0]} ({kind})"] + cells)
     return _markdown_table(["pattern, 2 threads"] + loaded.environments, rows)
 
 
-def write_chart(loaded: LoadedResults, path: str) -> bool:
-    """Grouped bars: headline workarounds at 2 workers, one bar per Python. False without matplotlib."""
+def _pyplot():
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return False
+        return None
+    return plt
+
+
+def _save_svg(plt, figure, path: str) -> None:
     import io
 
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="svg")
+    plt.close(figure)
+    write_atomic(path, buffer.getvalue())
+
+
+def write_chart(loaded: LoadedResults, path: str) -> bool:
+    """Grouped bars: headline workarounds at 2 workers, one bar per Python. False without matplotlib."""
+    plt = _pyplot()
+    if plt is None:
+        return False
     envs = loaded.environments
     rows = [(label, [_median(loaded, bench, params, env) for env in envs]) for label, bench, params in HEADLINE]
     rows = [(label, values) for label, values in rows if any(v is not None for v in values)]
@@ -214,35 +391,104 @@ def write_chart(loaded: LoadedResults, path: str) -> bool:
     axes.axvline(1.0, color="black", linewidth=0.8)
     axes.axvline(2.0, color="grey", linestyle="--", linewidth=0.8)
     axes.set_xlabel("speedup over serial at 2 workers (1 = no gain, 2 = both cores)")
-    axes.set_title("Each workaround on each Python: speedup at 2 workers (median over the history)")
+    axes.set_title("Each workaround on each Python: speedup at 2 workers (all pairs over the history)")
     axes.set_xlim(0, 2.3)
     axes.legend(title="Python", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg")
-    plt.close(figure)
-    write_atomic(path, buffer.getvalue())
+    _save_svg(plt, figure, path)
     return True
 
 
-def render_markdown(loaded: LoadedResults, chart_name: Optional[str]) -> str:
+SCALING_WORKLOADS = [("countdown", "bench_cpu.Countdown.track_speedup"), ("primes", "bench_cpu.Primes.track_speedup"),
+                     ("numpy-matmul", "bench_c_code.NumpyMatmul.track_speedup"),
+                     ("sleep", "bench_io.Sleep.track_speedup")]
+
+
+def scaling_environments(loaded: LoadedResults) -> List[str]:
+    """The newest GIL build and the newest free-threaded build with its GIL off: the two curves that differ."""
+    gil = [env for env in loaded.environments if re.fullmatch(r"\d+\.\d+", env)]
+    free = [env for env in loaded.environments if env.endswith("GIL off")]
+    return gil[-1:] + free[-1:]
+
+
+def write_scaling_chart(loaded: LoadedResults, path: str) -> bool:
+    """Speedup against workers, one panel per workload, one line per strategy; solid = GIL build,
+    dashed = free-threaded with the GIL off. False without matplotlib or without data."""
+    plt = _pyplot()
+    envs = scaling_environments(loaded)
+    if plt is None or not envs:
+        return False
+    figure, panels = plt.subplots(1, len(SCALING_WORKLOADS), figsize=(4 * len(SCALING_WORKLOADS), 4), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    most = 1
+    strategies = sorted({params[0] for name, params in set(loaded.series) | set(loaded.cells)
+                         if any(name == bench for _, bench in SCALING_WORKLOADS) and len(params) == 2})
+    for axes, (title, bench) in zip(panels[0], SCALING_WORKLOADS):
+        for s_index, strategy in enumerate(strategies):
+            for e_index, env in enumerate(envs):
+                points = []
+                for params in sorted({p for n, p in set(loaded.series) | set(loaded.cells)
+                                      if n == bench and len(p) == 2 and p[0] == strategy}, key=lambda p: int(p[1])):
+                    value = _median(loaded, bench, params, env)
+                    if value is not None:
+                        points.append((int(params[1]), value))
+                if len(points) < 2:
+                    continue
+                most = max(most, points[-1][0])
+                axes.plot(*zip(*points), marker="o", color=colours(s_index % 10),
+                          linestyle="-" if e_index == 0 else "--", label=f"{strategy} ({env})")
+        axes.set_title(title)
+        axes.set_xlabel("workers")
+        axes.grid(alpha=0.3)
+    panels[0][0].set_ylabel("speedup over serial")
+    for axes in panels[0]:
+        axes.plot([1, most], [1, most], color="grey", linewidth=0.8, linestyle=":")
+    handles, labels = panels[0][0].get_legend_handles_labels()
+    for axes in panels[0][1:]:
+        for handle, label in zip(*axes.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    figure.legend(handles, labels, fontsize=7, loc="lower center", ncol=4)
+    figure.suptitle("Speedup against workers (dotted: perfect scaling; solid: " + envs[0]
+                    + (f", dashed: {envs[1]}" if len(envs) > 1 else "") + ")")
+    figure.tight_layout(rect=(0, 0.22, 1, 1))
+    _save_svg(plt, figure, path)
+    return True
+
+
+def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_name: Optional[str] = None) -> str:
     from gilcore.claims import claims_table
 
     parts = [
         "# gilbench: the GIL and its workarounds, across Python versions",
         "",
         f"From {loaded.commits} commit(s) of asv results on {len(loaded.environments)} environments. "
-        "Speedup = serial time / parallel time of the same kernel and size, measured in one call "
-        "(`track_speedup`); each cell is the median over the committed history, with its range. "
-        "'3.13t GIL off' and '3.13t GIL on' are the same free-threaded binary with PYTHON_GIL=0 and 1.",
+        "Speedup = serial time / parallel time of the same kernel and size, measured pair by pair in one "
+        "process (order rotated, S P then P S), pairs taken under CPU steal or another process's load "
+        "dropped and measured again. Each cell: the geometric mean of every kept pair over the history, "
+        "[its 95 % interval], n = pairs. *thin*: fewer than 3 pairs; *noisy*: no quiet pairs could be had; "
+        "a value above the physical limit (workers x 1.05 on I/O, min(workers, cores) x 1.05 on CPU) is "
+        "noise and is not shown as a number. 'A/A noise' is the environment's control: the same serial "
+        "work timed against itself, which should give x1.00. "
+        "'GIL off' / 'GIL on' / 'default' are one free-threaded binary with PYTHON_GIL=0, 1 and unset.",
         "",
     ]
+    if loaded.superseded:
+        parts += [f"{loaded.superseded} asv values from older versions of their benchmarks (measured another "
+                  "way) are left out.", ""]
     if chart_name:
         parts += [f"![speedups at 2 workers]({chart_name})", ""]
-    parts += ["## Speedup at 2 workers", "", _speedup_table(loaded, "2"), "",
-              "## At 1 worker (the overhead of each workaround)", "", _speedup_table(loaded, "1"), "",
+    if scaling_name:
+        parts += [f"![speedup against workers]({scaling_name})", ""]
+    parts += ["## Speedup at 2 workers", "", _speedup_table(loaded, "2"), ""]
+    for workers in sorted({p[1] for _, p in set(loaded.series) | set(loaded.cells) if len(p) == 2
+                           and p[1].isdigit() and int(p[1]) > 2}, key=int):
+        parts += [f"## Speedup at {workers} workers", "", _speedup_table(loaded, workers), ""]
+    parts += ["## At 1 worker (the overhead of each workaround)", "", _speedup_table(loaded, "1"), "",
               "## Serial cost of each Python (relative to the 3.13 GIL build)", "", _serial_cost_table(loaded), "",
-              "## Free-threading patterns: which scale (x >= 1.5 at 2 threads)", "", _ft_pattern_table(loaded), "",
+              f"## Free-threading patterns: which scale (x >= {SCALES_AT_2} at 2 threads)", "",
+              _ft_pattern_table(loaded), "",
               "## The reference article's claims, measured", "", claims_table(loaded), ""]
     if loaded.problems:
         parts += ["## Skipped input", ""] + [f"- {p}" for p in loaded.problems] + [""]
@@ -292,15 +538,17 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--out", default="report", help="folder for gilcore-report.md/.html and the chart")
     args = parser.parse_args(argv)
     loaded = load(args.results)
-    if not loaded.series:
+    if not loaded.series and not loaded.cells:
         raise UsageError(f"no readable results under {args.results!r}: " + "; ".join(loaded.problems))
-    chart = "speedups.svg"
+    chart, scaling = "speedups.svg", "scaling.svg"
     has_chart = write_chart(loaded, os.path.join(args.out, chart))
-    markdown = render_markdown(loaded, chart if has_chart else None)
+    has_scaling = write_scaling_chart(loaded, os.path.join(args.out, scaling))
+    markdown = render_markdown(loaded, chart if has_chart else None, scaling if has_scaling else None)
     write_atomic(os.path.join(args.out, "gilcore-report.md"), markdown)
     write_atomic(os.path.join(args.out, "gilcore-report.html"), render_html(markdown))
     for problem in loaded.problems:
         print(f"gilcore report: {problem}", file=sys.stderr)
     print(f"wrote {args.out}/gilcore-report.md, {args.out}/gilcore-report.html"
-          + (f", {args.out}/{chart}" if has_chart else " (no chart: matplotlib is not installed)"))
+          + (f", {args.out}/{chart}" if has_chart else " (no chart: matplotlib is not installed)")
+          + (f", {args.out}/{scaling}" if has_scaling else ""))
     return 0

@@ -12,17 +12,28 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
+import os
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
+from gilcore import ratios
 from gilcore.gil import check_gil_state, describe_interpreter
 from gilcore.strategies import STRATEGIES, Serial, Strategy
 from gilcore.strategies.base import DEFAULT_TIMEOUT
 from gilcore.workloads import WORKLOADS, Workload, contiguous_ranges, even_counts
 
 MAX_WORKERS = 512
+
+
+def worker_counts(cpus: Optional[int] = None) -> List[int]:
+    """1, 2, 4 ... up to the number of cores, and the number of cores itself: a scaling curve."""
+    cpus = max(1, cpus or os.cpu_count() or 1)
+    counts = [1]
+    while counts[-1] * 2 <= cpus:
+        counts.append(counts[-1] * 2)
+    return counts if counts[-1] == cpus else counts + [cpus]
 
 
 class UsageError(ValueError):
@@ -104,8 +115,25 @@ def applicability(workload: Workload, strategy: Strategy) -> Optional[str]:
 
 
 @dataclass
+class Pair:
+    """One interleaved serial/parallel pair and what the machine did meanwhile."""
+
+    serial: float
+    parallel: float
+    serial_first: bool
+    steal: Optional[float] = None
+    other_load: Optional[float] = None
+    kept: bool = True  # False: measured under load or beyond the physical limit, replaced by another pair
+    why_dropped: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.serial / self.parallel
+
+
+@dataclass
 class Result:
-    """What one cell gave: times in seconds, speedup = median serial / median parallel."""
+    """What one cell gave: times in seconds; speedup = geometric mean of the kept per-pair ratios."""
 
     workload: str
     strategy: str
@@ -120,6 +148,9 @@ class Result:
     teardown_seconds: float = 0.0
     gil_enabled: Optional[bool] = None
     python: str = ""
+    pairs: List[Pair] = field(default_factory=list)  # every pair measured, dropped ones included
+    limit: Optional[float] = None  # the physical limit of the speedup at this worker count
+    worker_gil: List[Optional[bool]] = field(default_factory=list)  # as each worker saw it
 
     @property
     def seconds(self) -> float:
@@ -130,22 +161,48 @@ class Result:
         return statistics.median(self.serial_seconds) if self.serial_seconds else None
 
     @property
-    def speedup(self) -> Optional[float]:
-        serial = self.serial_median
-        return serial / self.seconds if serial else None
+    def kept_ratios(self) -> List[float]:
+        return [pair.ratio for pair in self.pairs if pair.kept]
 
     @property
-    def speedup_range(self) -> Optional[tuple]:
-        """Lowest and highest ratio of one serial run to the parallel run next to it."""
-        if not self.serial_seconds:
-            return None
-        ratios = [s / p for s, p in zip(self.serial_seconds, self.parallel_seconds)]
-        return min(ratios), max(ratios)
+    def ratios(self) -> List[float]:
+        """The ratios the speedup stands on: the kept pairs, or every pair when none was kept."""
+        return self.kept_ratios or [pair.ratio for pair in self.pairs]
+
+    @property
+    def speedup(self) -> Optional[float]:
+        return ratios.geometric_mean(self.ratios) if self.pairs else None
+
+    @property
+    def speedup_interval(self) -> Optional[Tuple[float, float]]:
+        """95 % confidence interval of the speedup; None with fewer than 2 pairs."""
+        return ratios.interval(self.ratios) if self.pairs else None
+
+    @property
+    def speedup_range(self) -> Optional[Tuple[float, float]]:
+        """Lowest and highest ratio among the pairs the speedup stands on."""
+        return (min(self.ratios), max(self.ratios)) if self.pairs else None
+
+    @property
+    def remeasured(self) -> int:
+        """Pairs dropped (under load, or beyond the physical limit) and measured again."""
+        return sum(not pair.kept for pair in self.pairs)
+
+    @property
+    def noisy(self) -> bool:
+        """Too few quiet pairs could be had: the speedup stands on pairs measured under load."""
+        return bool(self.pairs) and len(self.kept_ratios) < min(ratios.MIN_VALUES, len(self.pairs))
+
+    @property
+    def over_limit(self) -> bool:
+        """Above what W workers can physically give: noise, never a plain number."""
+        return self.speedup is not None and self.limit is not None and self.speedup > self.limit
 
     def to_dict(self) -> Dict[str, Any]:
         data = asdict(self)
         data.update(seconds=self.seconds, serial_median=self.serial_median, speedup=self.speedup,
-                    speedup_range=self.speedup_range)
+                    speedup_range=self.speedup_range, speedup_interval=self.speedup_interval,
+                    n=len(self.ratios), remeasured=self.remeasured, noisy=self.noisy, over_limit=self.over_limit)
         for key in ("value", "expected"):
             if not isinstance(data[key], (int, float, str, type(None))):
                 data[key] = repr(data[key])
@@ -190,6 +247,7 @@ class Cell:
         self.startup_seconds = 0.0
         self.teardown_seconds = 0.0
         self.gil_enabled: Optional[bool] = None
+        self.worker_gil: List[Optional[bool]] = []
         self._stack: Optional[contextlib.ExitStack] = None
         self._session: Any = None
 
@@ -210,6 +268,10 @@ class Cell:
             self.startup_seconds = time.perf_counter() - started
             stack.callback(self._close_session)
             self.gil_enabled = check_gil_state()
+            # Where the work runs: each worker process, thread or interpreter reports its own state.
+            self.worker_gil = list(getattr(self._session, "worker_gil", []))
+            for observed in self.worker_gil:
+                check_gil_state(observed)
             self._stack = stack.pop_all()
         return self
 
@@ -246,31 +308,78 @@ class Cell:
         self.close()
 
 
+MIN_PAIRS = 3  # the fewest pairs a speedup stands on (more when the ratios spread)
+MAX_PAIRS = 10  # the cap of adaptive repeats
+EXTRA_PAIRS = 6  # pairs that may replace ones measured under load, beyond MAX_PAIRS
+
+
 def measure(workload: WorkloadSpec, strategy: StrategySpec = "serial", workers: int = 1,
-            size: Optional[int] = None, *, repeats: int = 3, baseline: bool = True,
-            timeout: float = DEFAULT_TIMEOUT) -> Result:
-    """Time one cell ``repeats`` times, interleaved with the serial run of the same kernel."""
+            size: Optional[int] = None, *, repeats: int = MIN_PAIRS, max_repeats: Optional[int] = None,
+            baseline: bool = True, timeout: float = DEFAULT_TIMEOUT) -> Result:
+    """Open one cell and measure it: see ``measure_cell``."""
     cell = Cell(workload, strategy, workers, size, timeout=timeout)
+    with cell:
+        return measure_cell(cell, repeats=repeats, max_repeats=max_repeats, baseline=baseline)
+
+
+def measure_cell(cell: "Cell", *, repeats: int = MIN_PAIRS, max_repeats: Optional[int] = None,
+                 baseline: bool = True) -> Result:
+    """Time an open cell against the serial run of the same kernel, pair by pair.
+
+    Each pair is one serial and one parallel run, their order rotated (ABBA:
+    S P, P S, S P ...) so that a drift favours neither. The noise meter watches
+    every pair: one measured under CPU steal or another process's load, or
+    whose ratio is beyond what W workers can physically give, is dropped and
+    measured again (at most EXTRA_PAIRS times). Pairs continue past
+    ``repeats`` until the 95 % interval of the ratios is within +-5 % or
+    ``max_repeats`` pairs are kept. Without a baseline, ``repeats`` plain runs.
+    """
+    from gilcore.noise import LoadMeter
+
     check_positive_int(repeats, "repeats")
-    serial_times: List[float] = []
+    cap = max(repeats, MAX_PAIRS if max_repeats is None else check_positive_int(max_repeats, "max_repeats"))
+    if not baseline:
+        cap = repeats
+    limit = ratios.physical_limit(cell.workers, os.cpu_count() or 1, cell.workload.kind == "io")
+    pairs: List[Pair] = []
     parallel_times: List[float] = []
     with contextlib.ExitStack() as stack:
         serial = stack.enter_context(cell.baseline()) if baseline else None
-        stack.enter_context(cell)
         # One untimed run each first: first calls pay for page faults, lazy imports and caches.
         for warm in (serial, cell):
             if warm is not None:
                 warm.run_once()
-        for _ in range(repeats):
-            if serial is not None:
-                serial_times.append(serial.run_once())
-            parallel_times.append(cell.run_once())
+        attempts = 0
+        while True:
+            if serial is None:
+                parallel_times.append(cell.run_once())
+                if len(parallel_times) >= cap:
+                    break
+                continue
+            serial_first = attempts % 2 == 0
+            attempts += 1
+            with LoadMeter() as meter:
+                if serial_first:
+                    s, p = serial.run_once(), cell.run_once()
+                else:
+                    p, s = cell.run_once(), serial.run_once()
+            pair = Pair(s, p, serial_first, meter.load.steal, meter.load.other_load)
+            if not meter.load.quiet:
+                pair.kept, pair.why_dropped = False, "under load"
+            elif pair.ratio > limit:
+                pair.kept, pair.why_dropped = False, "beyond the physical limit"
+            pairs.append(pair)
+            kept = [x.ratio for x in pairs if x.kept]
+            if len(kept) >= cap or ratios.tight_enough(kept, repeats) or attempts >= cap + EXTRA_PAIRS:
+                break
         gil = check_gil_state()
+    chosen = [x for x in pairs if x.kept] or pairs
     return Result(workload=cell.workload.name, strategy=cell.strategy.name, kernel=cell.strategy.kernel,
                   workers=cell.workers, size=cell.size, value=cell.value, expected=cell.expected,
-                  parallel_seconds=parallel_times, serial_seconds=serial_times,
-                  startup_seconds=cell.startup_seconds, teardown_seconds=cell.teardown_seconds,
-                  gil_enabled=gil, python=describe_interpreter())
+                  parallel_seconds=parallel_times or [x.parallel for x in chosen],
+                  serial_seconds=[x.serial for x in chosen], startup_seconds=cell.startup_seconds,
+                  teardown_seconds=cell.teardown_seconds, gil_enabled=gil, python=describe_interpreter(),
+                  pairs=pairs, limit=limit if baseline else None, worker_gil=cell.worker_gil)
 
 
 def kernel_seconds(workload: WorkloadSpec, size: Optional[int] = None, *, repeats: int = 3) -> Dict[str, float]:

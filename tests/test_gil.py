@@ -20,7 +20,7 @@ def test_promise_follows_python_gil_on_free_threaded_builds(monkeypatch):
     monkeypatch.setenv("PYTHON_GIL", "0")
     assert gil.promised_gil_state() is False
     monkeypatch.delenv("PYTHON_GIL")
-    assert gil.promised_gil_state() is False
+    assert gil.promised_gil_state() is None  # the default a user gets: recorded, not promised
 
 
 def test_mismatch_fails_loudly(monkeypatch):

@@ -47,16 +47,70 @@ def test_environments_and_medians(results_dir):
     assert sorted(values["3.13t GIL off"]) == pytest.approx([1.95, 2.05])
 
 
-def test_report_files_and_claims(results_dir, tmp_path):
+def test_report_files_without_pairs_mark_thin_cells(results_dir, tmp_path):
     out = tmp_path / "out"
     assert report.main(["--results", str(results_dir), "--out", str(out)]) == 0
     text = (out / "gilcore-report.md").read_text()
-    assert "| Countdown · threads | x1.03 (0.98–1.08) | x2.00 (1.95–2.05) |" in text
-    # The article's claim on threads: confirmed on 3.12, refuted on free-threaded 3.13t.
+    # Only asv's one value per commit: 2 values, a thin cell that decides no claim.
+    row = next(line for line in text.splitlines() if line.startswith("| Countdown · threads |"))
+    assert "n=2 thin" in row
     claim = next(line for line in text.splitlines() if line.startswith("| \"When using threads"))
-    assert "x1.03 ✓" in claim and "x2.00 ✗" in claim and "depends on the Python" in claim
+    assert "✓" not in claim and "✗" not in claim and "?" in claim
     assert (out / "gilcore-report.html").read_text().startswith("<!doctype html>")
     assert (out / "speedups.svg").read_text().lstrip().startswith("<?xml")
+
+
+def write_cells(results_dir, commit, env, benchmark, params, pairs, **extra):
+    folder = results_dir / "cells"
+    folder.mkdir(exist_ok=True)
+    line = {"format": 1, "benchmark": benchmark, "params": list(params), "commit": commit, "env": env,
+            "measured_at": 0, "limit": 2.1, "noisy": False, "remeasured": 0,
+            "pairs": [{"serial": s, "parallel": p, "kept": kept} for s, p, kept in pairs], **extra}
+    with open(folder / f"{commit[:8]}-{env}.jsonl", "a") as handle:
+        handle.write(json.dumps(line) + "\n")
+
+
+def test_cells_pool_pairs_over_commits_and_claims_follow_the_rules(results_dir, tmp_path):
+    bench = "bench_cpu.Countdown.track_speedup"
+    for commit in ("a" * 40, "b" * 40):
+        write_cells(results_dir, commit, "virtualenv-py3.12", bench, ("threads", "2"),
+                    [(1.0, 1.05, True), (1.0, 1.04, True), (1.0, 1.06, True), (1.0, 0.4, False)])
+        write_cells(results_dir, commit, "virtualenv-py3.13t-PYTHON_GIL0", bench, ("threads", "2"),
+                    [(2.0, 1.02, True), (2.0, 1.03, True), (2.0, 1.01, True)])
+        write_cells(results_dir, commit, "virtualenv-py3.13t-PYTHON_GIL0", bench, ("pool-fork", "2"),
+                    [(2.5, 1.0, True), (2.4, 1.0, True), (2.6, 1.0, True)])
+    loaded = report.load(str(results_dir))
+    threads = loaded.summary(bench, ("threads", "2"), "3.12")
+    assert threads.n == 6 and threads.commits == 2  # the dropped pair (under load) is not in it
+    assert threads.estimate == pytest.approx(1 / 1.05, rel=0.01)
+    out = tmp_path / "out"
+    assert report.main(["--results", str(results_dir), "--out", str(out)]) == 0
+    text = (out / "gilcore-report.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| Countdown · threads |"))
+    assert "x0.95 [" in row and "n=6" in row
+    pool = next(line for line in text.splitlines() if line.startswith("| Countdown · pool-fork |"))
+    assert "over limit" in pool and "x2.50 [" not in pool  # never a plain number
+    claim = next(line for line in text.splitlines() if line.startswith("| \"When using threads"))
+    assert "x0.95 ✓" in claim and "x1.96 ✗" in claim and "depends on the Python" in claim
+    assert "decided on 2 of 2 Pythons, 12 pairs" in claim
+    assert (out / "scaling.svg").exists() or "matplotlib" not in sys.modules
+
+
+def test_results_of_an_older_benchmark_version_are_left_out(results_dir):
+    (results_dir / "benchmarks.json").write_text(json.dumps(
+        {"bench_cpu.Countdown.track_speedup": {"version": "new"}, "version": 2}))
+    loaded = report.load(str(results_dir))
+    assert ("bench_cpu.Countdown.track_speedup", ("threads", "2")) not in loaded.series
+    assert ("bench_io.Sleep.track_speedup", ("threads", "2")) in loaded.series
+    assert loaded.superseded == 4  # 2 commits x 2 environments
+
+
+def test_environment_labels():
+    assert report.label_from_env_name("virtualenv-py3.13t-PYTHON_GIL0") == "3.13t GIL off"
+    assert report.label_from_env_name("virtualenv-py3.14t-PYTHON_GIL1") == "3.14t GIL on"
+    assert report.label_from_env_name("virtualenv-py3.14t") == "3.14t default"
+    assert report.label_from_env_name("virtualenv-py3.12") == "3.12"
+    assert report.environment_label({"python": "3.13t", "env_vars": {}}) == "3.13t default"
 
 
 def test_corrupt_file_is_named_and_the_rest_reported(results_dir, tmp_path):

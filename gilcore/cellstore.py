@@ -1,0 +1,66 @@
+"""Every pair behind an asv speedup, kept beside asv's own result files.
+
+asv stores one number per benchmark and parameter set; the report also needs
+what that number stands on: the per-pair ratios, the pairs dropped under
+load, the physical limit. ``record`` appends one JSON line per measured cell
+to ``results/cells/<commit>-<environment>.jsonl`` (asv names both in the
+benchmark process's environment); outside asv it does nothing. asv itself
+reads only ``*.json`` under results/, so these files do not disturb it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Dict, Iterator, List, Sequence
+
+CELLS_DIR = "cells"
+# Bumped when what a cell line means changes; the report reads only lines of this version.
+FORMAT = 1
+
+
+def _path() -> str:
+    conf_dir, commit, env = (os.environ.get(k) for k in ("ASV_CONF_DIR", "ASV_COMMIT", "ASV_ENV_NAME"))
+    if not (conf_dir and commit and env):
+        return ""
+    folder = os.environ.get("GILCORE_CELLS_DIR") or os.path.join(conf_dir, "results", CELLS_DIR)
+    return os.path.join(folder, f"{commit[:8]}-{env}.jsonl")
+
+
+def record(benchmark: str, params: Sequence[str], result: Any) -> None:
+    """Append one cell (a gilcore Result, or a dict with ``ratios``) to this asv run's cell file;
+    no-op outside asv."""
+    path = _path()
+    if not path:
+        return
+    line: Dict[str, Any] = {
+        "format": FORMAT, "benchmark": benchmark, "params": [str(p) for p in params],
+        "commit": os.environ["ASV_COMMIT"], "env": os.environ["ASV_ENV_NAME"],
+        "env_vars": {k: v for k, v in os.environ.items() if k == "PYTHON_GIL"},
+        "measured_at": time.time(), **(result if isinstance(result, dict) else result.to_dict()),
+    }
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    # One write of one line in append mode: whole lines even if a run is killed mid-way.
+    with open(path, "a") as handle:
+        handle.write(json.dumps(line, default=repr) + "\n")
+
+
+def load(results_dir: str) -> Iterator[Dict[str, Any]]:
+    """Every readable cell line under results_dir/cells, oldest first; broken lines are skipped."""
+    folder = os.path.join(results_dir, CELLS_DIR)
+    if not os.path.isdir(folder):
+        return
+    lines: List[Dict[str, Any]] = []
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".jsonl"):
+            continue
+        with open(os.path.join(folder, name)) as handle:
+            for text in handle:
+                try:
+                    line = json.loads(text)
+                except ValueError:
+                    continue  # a line cut by a killed run
+                if isinstance(line, dict) and line.get("format") == FORMAT:
+                    lines.append(line)
+    lines.sort(key=lambda line: line.get("measured_at", 0))
+    yield from lines
