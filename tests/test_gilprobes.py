@@ -54,6 +54,15 @@ def test_overlap_is_the_time_both_ran_clipped_to_the_run():
     assert tl.running_fractions() == [pytest.approx(0.6), pytest.approx(0.6)]
 
 
+def test_best_of_keeps_the_least_disturbed_run():
+    runs = iter([two_workers([(0, 10 * MS)], []), two_workers([(0, 60 * MS)], [(0, 50 * MS)]),
+                 two_workers([(0, 30 * MS)], [])])
+    kept = timeline.best_of(3, lambda: next(runs))
+    assert kept.total_running() == pytest.approx(1.1) and "of 3 runs" in kept.note
+    with pytest.raises(UsageError):
+        timeline.best_of(0, lambda: None)
+
+
 def test_percentiles_are_nearest_rank():
     values = list(range(1, 101))
     assert portable.percentile(values, 0.5) == 50
@@ -66,6 +75,11 @@ def test_percentiles_are_nearest_rank():
 
 # --------------------------------------------------------------------------- the SVG
 
+def _widths(root, fill):
+    return sum(float(r.get("width")) for r in root.iter("{http://www.w3.org/2000/svg}rect")
+               if r.get("fill") == fill and r.get("height") == str(svg.ROW))
+
+
 def test_svg_has_one_row_per_worker_plus_overlap_title_and_legend(tmp_path):
     tl = two_workers([(0, 30 * MS), (60 * MS, 90 * MS)], [(20 * MS, 70 * MS)])
     path = tl.write_svg(tmp_path / "t.svg")
@@ -73,19 +87,21 @@ def test_svg_has_one_row_per_worker_plus_overlap_title_and_legend(tmp_path):
     texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert tl.title in texts and tl.summary in texts
     assert {"thread 1", "thread 2", "2+ at once", "running"} <= set(texts)
-    rects = list(root.iter("{http://www.w3.org/2000/svg}rect"))
-    running = [r for r in rects if r.get("fill") == svg.RUN]
-    overlap = [r for r in rects if r.get("fill") == svg.OVERLAP]
-    assert len(running) == 3 + 1  # three stretches + the legend swatch
-    assert len(overlap) == 2 + 1  # 20-30 ms and 60-70 ms + the legend swatch
+    plot = svg.WIDTH - svg.LEFT - svg.RIGHT
+    # solid green covers the running time (within a pixel per stretch), blue the overlap
+    assert _widths(root, svg.RUN) == pytest.approx(1.1 * plot, abs=4)
+    assert _widths(root, svg.OVERLAP) == pytest.approx(0.2 * plot, abs=3)
     assert "0" in texts and "100" in texts  # the axis spans the run in ms
     assert os.listdir(tmp_path) == ["t.svg"]  # the atomic write left no temp file
 
 
-def test_svg_merges_stretches_closer_than_half_a_pixel():
-    dense = [(i * 10_000, i * 10_000 + 9_990) for i in range(10_000)]  # 10,000 stretches 10 ns apart
-    text = svg.render(two_workers(dense, []))
-    assert text.count(f"fill='{svg.RUN}'") <= 5
+def test_svg_blends_stretches_shorter_than_a_pixel():
+    # 2.7-like: 10,000 stretches of 5 us, every 10 us: running half of every pixel
+    dense = [(i * 10_000, i * 10_000 + 5_000) for i in range(10_000)]
+    text = svg.render(two_workers(dense, [], stop=100 * MS))
+    assert text.count(f"fill='{svg.RUN}'") == 1  # only the legend is solid green
+    assert text.count(f"fill='{svg._mix(svg.WAIT, svg.RUN, 0.5)}'") >= 1
+    assert len(text) < 20_000  # one rect per run of equal pixels, not per stretch
 
 
 def test_svg_escapes_text():
@@ -119,6 +135,7 @@ def test_parse_loads_rejects(text):
     (["gil", "timeline", "--strategy", "nope"], "unknown strategy"),
     (["gil", "timeline", "--strategy", "serial"], "nothing to overlap"),
     (["gil", "timeline", "--out", "/no/such/folder/t.svg"], "does not exist"),
+    (["gil", "timeline", "--best-of", "0"], "--best-of"),
     (["gil", "timeline", "--python", sys.executable, "--strategy", "cython-threads"], "only threads and processes"),
     (["gil", "convoy", "--loads", "gpu"], "unknown load"),
     (["gil", "convoy", "--kinds", "pigeon"], "unknown wait kind"),

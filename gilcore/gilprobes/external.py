@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from gilcore import interpreters
 from gilcore.runner import UsageError
@@ -41,14 +41,33 @@ def run_portable(python: str, probe: str, options: Dict[str, Any], timeout: Opti
     interpreter = resolve_python(python)
     env = interpreters._child_env(interpreter)
     seconds = STARTUP_SECONDS + (timeout or 60.0)
-    returncode, stdout, stderr = interpreters._run_killable(
-        [interpreter.executable, str(SCRIPT), probe, json.dumps(options)], seconds, env, interpreter.name)
+    command = [interpreter.executable, str(SCRIPT), probe, json.dumps(options)]
+    returncode, stdout, stderr = interpreters._run_killable(_same_weight(command), seconds, env, interpreter.name)
     result = _parse(stdout, probe)
     if returncode != 0 or result is None:
         last = (stderr.strip().splitlines() or ["no output"])[-1]
         raise interpreters.ProbeError(f"{interpreter.name}: the {probe} probe exited with status {returncode}: {last}")
     result["name"] = interpreter.name
     return result
+
+
+def autogroup_nice() -> int:
+    """The nice value of this process's scheduling group on Linux (0 when there is none)."""
+    try:
+        with open("/proc/self/autogroup", encoding="ascii") as status:  # "/autogroup-17 nice 0"
+            return int(status.read().rsplit("nice", 1)[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _same_weight(command: List[str]) -> List[str]:
+    """The runner starts the probe in a session of its own, and Linux schedules each session as one
+    group (autogroup, nice 0 when new): one that runs this process at a raised group weight gives
+    the probe the same, so in-process and --python figures are taken alike."""
+    nice = autogroup_nice()
+    if nice == 0:
+        return command
+    return ["sh", "-c", f'echo {nice} > /proc/self/autogroup 2>/dev/null; exec "$@"', "sh", *command]
 
 
 def _parse(stdout: str, probe: str) -> Optional[Dict[str, Any]]:

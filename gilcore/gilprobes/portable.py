@@ -1,6 +1,6 @@
 """GIL probes that run unchanged on CPython 2.7 and 3.x: when workers ran, and the convoy effect.
 
-    python portable.py timeline '{"strategy": "threads", "workers": 2, "duration_ms": 150, "gap_us": 200}'
+    python portable.py timeline '{"strategy": "threads", "workers": 2, "duration_ms": 150, "gap_us": 20}'
     python portable.py convoy '{"loads": [["idle", 0], ["threads", 1]], "kinds": ["event"]}'
 
 Prints ONE JSON line. gilcore.gilprobes runs this file with other interpreters
@@ -46,7 +46,7 @@ thread_cpu = getattr(time, "thread_time", None)
 
 UNIT = 40  # countdown steps between two clock reads: a few microseconds of bytecode
 PAYLOAD = b"x" * 64  # one request of the I/O thread
-DEFAULT_GAP_NS = 200000  # a pause longer than this between two clock reads: the worker was not running
+DEFAULT_GAP_NS = 20000  # a pause longer than this between two clock reads: the worker was not running
 
 
 def countdown(n):
@@ -522,7 +522,7 @@ def main(argv):
     options = json.loads(argv[1])
     if argv[0] == "timeline":
         result = timeline(options.get("strategy", "threads"), int(options.get("workers", 2)),
-                          float(options.get("duration_ms", 150)), float(options.get("gap_us", 200)))
+                          float(options.get("duration_ms", 150)), float(options.get("gap_us", 20)))
     else:
         loads = [(str(name), int(count)) for name, count in options.get("loads", [["idle", 0], ["threads", 1]])]
         result = {"rows": convoy(loads, tuple(options.get("kinds", KINDS)), float(options.get("budget_s", 0.5)),

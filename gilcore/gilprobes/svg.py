@@ -1,8 +1,9 @@
 """A worker timeline as a small hand-written SVG, in the style of David Beazley's gilvis.
 
 One row per worker: green where it ran, pale red where it was not running
-(waiting for the GIL, or for a CPU); a blue row below marks the moments when
-two or more workers ran at once. Time runs left to right in milliseconds from
+(waiting for the GIL, or for a CPU), a blend of the two in a pixel it ran for
+part of; a blue row below marks the moments when two or more workers ran at
+once. Time runs left to right in milliseconds from
 the common start. No plotting library: the file is text, so it draws the same
 from every Python and diffs well in git.
 """
@@ -20,10 +21,12 @@ LEFT = 170  # room for the row labels
 RIGHT = 24
 ROW = 26
 ROW_GAP = 10
-TOP = 92  # title, subtitle, legend
+TOP = 104  # title, summary, note, legend
 RUN = "#2e9d4f"
 WAIT = "#f2c4bf"
 OVERLAP = "#3a6fb0"
+IDLE = "#f4f4f4"
+LEVELS = 8  # shades between not running and running, for pixels a worker ran only part of
 GRID = "#d0d0d0"
 FONT = "font-family='DejaVu Sans, Helvetica, Arial, sans-serif'"
 
@@ -35,15 +38,46 @@ def _tick_step(duration_ms: float) -> float:
     return 1000.0 * (duration_ms // 10000 + 1)
 
 
-def _merged(intervals: Sequence[Interval], min_gap_ns: float) -> List[Interval]:
-    """Joins stretches separated by less than a fraction of a pixel: same picture, smaller file."""
-    merged: List[Interval] = []
-    for start, end in sorted(intervals):
-        if merged and start - merged[-1][1] < min_gap_ns:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
+def _coverage(intervals: Sequence[Interval], start_ns: int, stop_ns: int, columns: int) -> List[float]:
+    """For each pixel column, the share of its time covered by ``intervals`` (0 to 1)."""
+    width = (stop_ns - start_ns) / columns
+    cover = [0.0] * columns
+    for begin, end in intervals:
+        begin, end = max(begin, start_ns), min(end, stop_ns)
+        if end <= begin:
+            continue
+        first = int((begin - start_ns) / width)
+        last = min(columns - 1, int((end - start_ns) / width))
+        for column in range(first, last + 1):
+            low = max(begin, start_ns + column * width)
+            high = min(end, start_ns + (column + 1) * width)
+            cover[column] += max(0.0, high - low) / width
+    return [min(1.0, value) for value in cover]
+
+
+def _mix(background: str, colour: str, share: float) -> str:
+    parts = [int(background[i:i + 2], 16) * (1 - share) + int(colour[i:i + 2], 16) * share for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(part):02x}" for part in parts)
+
+
+def _bars(intervals: Sequence[Interval], timeline: Timeline, y: float, background: str, colour: str) -> List[str]:
+    """One row: each pixel column coloured by how much of its time the worker ran, in LEVELS steps.
+
+    Stretches much shorter than a pixel (CPython 2.7's threads swap every few
+    tens of microseconds) then show as a blend rather than as solid green.
+    """
+    columns = WIDTH - LEFT - RIGHT
+    levels = [round(share * LEVELS) for share in _coverage(intervals, timeline.start_ns, timeline.stop_ns, columns)]
+    bars, column = [], 0
+    while column < columns:
+        level, end = levels[column], column
+        while end + 1 < columns and levels[end + 1] == level:
+            end += 1
+        if level:
+            fill = colour if level == LEVELS else _mix(background, colour, level / LEVELS)
+            bars.append(f"<rect x='{LEFT + column}' y='{y}' width='{end - column + 1}' height='{ROW}' fill='{fill}'/>")
+        column = end + 1
+    return bars
 
 
 def render(timeline: Timeline) -> str:
@@ -55,9 +89,6 @@ def render(timeline: Timeline) -> str:
     plot_height = rows * (ROW + ROW_GAP)
     height = TOP + plot_height + 46
 
-    def x(ns: float) -> float:
-        return LEFT + (min(max(ns, timeline.start_ns), timeline.stop_ns) - timeline.start_ns) * scale
-
     out = [
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{WIDTH}' height='{height}' "
         f"viewBox='0 0 {WIDTH} {height}' {FONT} font-size='12'>",
@@ -65,8 +96,9 @@ def render(timeline: Timeline) -> str:
         f"<rect width='{WIDTH}' height='{height}' fill='white'/>",
         f"<text x='{LEFT}' y='24' font-size='16' font-weight='bold'>{escape(timeline.title)}</text>",
         f"<text x='{LEFT}' y='44' fill='#333'>{escape(timeline.summary)}</text>",
+        f"<text x='{LEFT}' y='60' fill='#777' font-size='11'>{escape(timeline.note)}</text>",
     ]
-    legend_y = 62
+    legend_y = 72
     for offset, colour, text in ((0, RUN, "running"),
                                  (110, WAIT, f"not running (a pause > {timeline.gap_ns / 1000:g} µs: waiting "
                                              "for the GIL or a CPU)"),
@@ -85,25 +117,15 @@ def render(timeline: Timeline) -> str:
     out.append(f"<text x='{LEFT + plot_width / 2}' y='{axis_y + 36}' text-anchor='middle'>"
                "time since the common start (ms)</text>")
 
-    half_pixel_ns = 0.5 / scale
     for index, worker in enumerate(timeline.workers):
         y = TOP + index * (ROW + ROW_GAP)
         out.append(f"<text x='{LEFT - 8}' y='{y + ROW / 2 + 4}' text-anchor='end'>{escape(worker.label)}</text>")
         out.append(f"<rect x='{LEFT}' y='{y}' width='{plot_width}' height='{ROW}' fill='{WAIT}'/>")
-        out.extend(_bars(_merged(worker.slices, half_pixel_ns), x, y, RUN))
+        out.extend(_bars(worker.slices, timeline, y, WAIT, RUN))
     y = TOP + len(timeline.workers) * (ROW + ROW_GAP)
     out.append(f"<text x='{LEFT - 8}' y='{y + ROW / 2 + 4}' text-anchor='end'>2+ at once</text>")
-    out.append(f"<rect x='{LEFT}' y='{y}' width='{plot_width}' height='{ROW}' fill='#f4f4f4'/>")
-    out.extend(_bars(_merged(timeline.overlaps(), half_pixel_ns), x, y, OVERLAP))
+    out.append(f"<rect x='{LEFT}' y='{y}' width='{plot_width}' height='{ROW}' fill='{IDLE}'/>")
+    out.extend(_bars(timeline.overlaps(), timeline, y, IDLE, OVERLAP))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
-
-def _bars(intervals: Sequence[Interval], x, y: float, colour: str) -> List[str]:
-    bars = []
-    for start, end in intervals:
-        left, right = x(start), x(end)
-        if right <= left:
-            right = left + 0.4  # a stretch shorter than the clock's step still shows
-        bars.append(f"<rect x='{left:.1f}' y='{y}' width='{right - left:.1f}' height='{ROW}' fill='{colour}'/>")
-    return bars

@@ -33,7 +33,7 @@ from gilcore.workloads import Workload
 Interval = Tuple[int, int]
 
 DEFAULT_DURATION_MS = 150.0
-DEFAULT_GAP_US = 200.0
+DEFAULT_GAP_US = 20.0  # CPython 2.7 swaps threads every few tens of µs: finer than that
 LEAD_MS = 60.0  # workers are handed their chunk, then all start together this much later
 MAX_DURATION_MS = 5000.0
 # Strategies whose workers are not threads of this process: rows are labelled by pid.
@@ -87,6 +87,7 @@ class Timeline:
     stop_ns: int
     gap_ns: int
     workers: List[WorkerTrace] = field(default_factory=list)
+    note: str = ""  # how it was taken: the machine's load, best of how many runs
 
     @property
     def seconds(self) -> float:
@@ -140,6 +141,9 @@ class Timeline:
         ran = " / ".join(f"{f * 100:.0f}%" for f in self.running_fractions())
         return (f"each worker ran {ran} of the time; 2+ ran at once {self.overlap_fraction() * 100:.0f}% of the "
                 f"time; {self.pauses_per_second():.0f} pauses/s")
+
+    def total_running(self) -> float:
+        return sum(self.running_fractions())
 
     def to_dict(self) -> Dict[str, Any]:
         data = asdict(self)
@@ -198,6 +202,26 @@ def python_label(implementation: str, version: str, free_threaded: bool) -> str:
     return f"{name} {version}{'t' if free_threaded else ''}"
 
 
+def _note(best_of: int) -> str:
+    from gilcore.gilprobes.external import autogroup_nice
+
+    load = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs" if hasattr(os, "getloadavg") else ""
+    nice = autogroup_nice()
+    weight = f"scheduled with autogroup nice {nice}" if nice else ""
+    best = (f"the least disturbed of {best_of} runs (most time running)" if best_of > 1 else "one run")
+    return ", ".join(part for part in (best, load, weight) if part)
+
+
+def best_of(runs: int, take: Any) -> Timeline:
+    """``take()`` ``runs`` times; the run whose workers ran the most, i.e. the one other programs on
+    the machine disturbed least (the GIL's own turn-taking is the same in every run)."""
+    if isinstance(runs, bool) or not isinstance(runs, int) or not 1 <= runs <= 20:
+        raise UsageError(f"--best-of must be a whole number from 1 to 20, not {runs!r}")
+    kept = max((take() for _ in range(runs)), key=lambda t: t.total_running())
+    kept.note = _note(runs)
+    return kept
+
+
 def record(strategy: str = "threads", workers: int = 2, duration_ms: float = DEFAULT_DURATION_MS,
            gap_us: float = DEFAULT_GAP_US, timeout: float = 120.0) -> Timeline:
     """One short run of ``strategy`` in this interpreter, every worker's stretches recorded."""
@@ -214,7 +238,7 @@ def record(strategy: str = "threads", workers: int = 2, duration_ms: float = DEF
     enabled = any(worker_gil) if worker_gil else gil_enabled()
     label = python_label(sys.implementation.name, ".".join(map(str, sys.version_info[:3])), free_threaded_build())
     return Timeline(python=label, strategy=chosen.name, gil=_gil_label(enabled), start_ns=start_ns,
-                    stop_ns=stop_ns, gap_ns=int(gap_us * 1000), workers=_traces(chosen.name, raw))
+                    stop_ns=stop_ns, gap_ns=int(gap_us * 1000), workers=_traces(chosen.name, raw), note=_note(1))
 
 
 def from_portable(result: Dict[str, Any], strategy: str, gap_us: float) -> Timeline:
@@ -237,7 +261,9 @@ def record_external(python: str, strategy: str = "threads", workers: int = 2,
         raise UsageError(f"with --python only {' and '.join(EXTERNAL_STRATEGIES)} run, not {strategy!r}")
     result = run_portable(python, "timeline", {"strategy": strategy, "workers": workers,
                                                "duration_ms": duration_ms, "gap_us": gap_us}, timeout)
-    return from_portable(result, strategy, gap_us)
+    recorded = from_portable(result, strategy, gap_us)
+    recorded.note = _note(1)
+    return recorded
 
 
 def dumps(timeline: Timeline) -> str:
