@@ -13,6 +13,7 @@ build leaves the previous site as it was.
 from __future__ import annotations
 
 import contextlib
+import glob
 import io
 import json
 import os
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from gilcore import sitepages, vendor
 from gilcore.atomic import write_atomic
@@ -129,6 +130,8 @@ def build(out: str, results: str = "results", config: str = "asv.conf.json", tim
         site = os.path.join(scratch, "site")
         asv_publish(config, results, site, scratch)
         write_report(results, site)
+        if os.path.isfile(os.path.join(site, "swallow.ico")):  # browsers ask for /favicon.ico on pages with no icon
+            shutil.copyfile(os.path.join(site, "swallow.ico"), os.path.join(site, "favicon.ico"))
         names = copy_timelines(timelines, site)
         links = [(REPORT_PAGE, "Cross-version report"), (BENCHMARKS_PAGE, "About the benchmarks")]
         if names:
@@ -159,6 +162,28 @@ def build(out: str, results: str = "results", config: str = "asv.conf.json", tim
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def hidden_results(results: str) -> Tuple[int, int]:
+    """(result entries, benchmarks) that asv publish leaves out: measured with another version of the
+    benchmark's code than benchmarks.json names, or of a benchmark it no longer lists."""
+    with open(os.path.join(results, "benchmarks.json")) as handle:
+        current = {name: entry.get("version") for name, entry in json.load(handle).items() if isinstance(entry, dict)}
+    entries, names = 0, set()
+    for path in glob.glob(os.path.join(results, "*", "*.json")):
+        try:
+            with open(path) as handle:
+                data = json.load(handle)
+            column = data["result_columns"].index("version")
+            rows = data["results"].items()
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # machine.json, or a file the report already names as unreadable
+        for name, row in rows:
+            version = row[column] if isinstance(row, list) and len(row) > column else None
+            if name not in current or (version is not None and version != current[name]):
+                entries += 1
+                names.add(name)
+    return entries, len(names)
+
+
 def _size(folder: str) -> int:
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(folder) for f in fs)
 
@@ -179,6 +204,11 @@ def main(argv: Sequence[str]) -> int:
     except (SiteError, vendor.VendorError) as error:
         print(f"gilcore site: error: {error}", file=sys.stderr)
         return 1
+    entries, benchmarks = hidden_results(args.results)
+    if entries:
+        print(f"gilcore site: note: {entries} results of {benchmarks} benchmarks are not shown: they were measured "
+              "with another version of the benchmark than results/benchmarks.json lists (asv shows only "
+              "those of the current code; ./run-benchmarks measures them again)", file=sys.stderr)
     print(f"gilcore site: wrote {os.path.abspath(args.out)}/index.html ({len(vendored)} third-party files "
           f"served locally, {_size(args.out) / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s; "
           f"serve it with: python -m http.server -d {args.out}")
