@@ -12,7 +12,8 @@ imports this module too, and should load no more than its kernel needs.
 Kernel names: "python" (what serial, threads and processes run), "cython"
 (a def wrapper whose loop runs with the GIL released), "prange" (all chunks
 in one OpenMP team: ``f(chunks, num_threads)``), "async" (a coroutine for the
-asyncio strategy).
+asyncio strategy), "numba" (an ``@njit(nogil=True)`` kernel) and
+"numba-parallel" (``@njit(parallel=True)`` with prange, called like "prange").
 """
 from __future__ import annotations
 
@@ -191,14 +192,24 @@ def count_odd_primes_prange(chunks: List[Chunk], num_threads: int) -> List[int]:
     return _cython_kernel("count_odd_primes_prange")(list(chunks), num_threads)
 
 
+def count_odd_primes_numba(start: int, stop: int, step: int) -> int:
+    # gilcore.numba_kernels imports numba: only when a numba kernel first runs.
+    return importlib.import_module("gilcore.numba_kernels").count_odd_primes(start, stop, step)
+
+
+def count_odd_primes_numba_parallel(chunks: List[Chunk], num_threads: int) -> List[int]:
+    return importlib.import_module("gilcore.numba_kernels").count_odd_primes_parallel(list(chunks), num_threads)
+
+
 register(Workload(
     name="primes",
-    description="count primes by trial division (pure Python vs Cython nogil, same algorithm)",
+    description="count primes by trial division (pure Python vs Cython nogil vs numba, same algorithm)",
     kernels={"python": count_odd_primes, "cython": count_odd_primes_cython,
-             "prange": count_odd_primes_prange},
+             "prange": count_odd_primes_prange, "numba": count_odd_primes_numba,
+             "numba-parallel": count_odd_primes_numba_parallel},
     split=interleaved_ranges,
     default_size=120_000,
-    sizes_by_kernel={"cython": 1_000_000, "prange": 1_000_000},
+    sizes_by_kernel={"cython": 1_000_000, "prange": 1_000_000, "numba": 1_000_000, "numba-parallel": 1_000_000},
     checksum=lambda size: odd_primes_below(2 * size),
 ))
 

@@ -6,7 +6,10 @@ from typing import Dict
 from gilcore.strategies.asyncio_io import Asyncio
 from gilcore.strategies.base import Session, Strategy, WorkerError
 from gilcore.strategies.cython_nogil import CythonThreads
+from gilcore.strategies.dask_distributed import DaskDistributed
 from gilcore.strategies.interpreter_pool import InterpreterPool
+from gilcore.strategies.joblib_backends import JoblibLoky, JoblibThreads
+from gilcore.strategies.numba_jit import NumbaParallel, NumbaThreads
 from gilcore.strategies.prange import Prange
 from gilcore.strategies.processes import ProcessExecutor, ProcessPool
 from gilcore.strategies.serial import Serial
@@ -28,6 +31,11 @@ STRATEGIES: Dict[str, Strategy] = {
         Asyncio(),
         Subinterpreters(),
         InterpreterPool(),
+        JoblibLoky(),
+        JoblibThreads(),
+        NumbaThreads(),
+        NumbaParallel(),
+        DaskDistributed(),
     )
 }
 

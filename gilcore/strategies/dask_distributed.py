@@ -1,0 +1,194 @@
+"""dask.distributed: a LocalCluster of W worker processes on loopback, or a real cluster.
+
+Each chunk is one ``client.submit`` task, as dask users send work; each
+worker is a process with one thread (``processes=True, threads_per_worker=1``),
+so W workers are W cores. Cluster start-up (scheduler, nannies, worker
+processes, imports, the workload prepared in every worker) is measured apart
+from warm work.
+
+The same strategy runs on a real cluster: give a scheduler address
+(``DaskDistributed(scheduler="tcp://host:8786")``, or the environment variable
+GILBENCH_DASK_SCHEDULER for the CLI and asv) and it connects to that scheduler
+instead of starting one, and uses W of its workers. The cluster is then
+yours: closing the session closes only its client.
+
+Faults: dask retries a task whose worker died on another worker (3 times by
+default); the LocalCluster's scheduler is told not to (``allowed_failures=0``),
+so a worker killed mid-task gives a WorkerError at once. A run past its
+timeout gives a WorkerError and the LocalCluster is torn down, worker
+processes killed if they do not stop. After every session, also after a
+fault, no worker process and no scheduler is left.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import sys
+import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from gilcore.strategies import _warmup
+from gilcore.strategies.base import DEFAULT_TIMEOUT, WARMUP_TIMEOUT, Session, Strategy, WorkerError, call_kernel
+from gilcore.strategies.processes import _helper_processes_running, _stop_helper_processes
+from gilcore.workloads import Chunk
+
+SCHEDULER_ENV = "GILBENCH_DASK_SCHEDULER"
+INSTALL_HINT = "pip install 'gilcore[extras]'"
+CLOSE_SECONDS = 10  # for a LocalCluster to stop; worker processes still up after it are killed
+
+
+def dask_unavailable_reason() -> Optional[str]:
+    """Why dask.distributed cannot run here, in one sentence; found without importing it."""
+    if sys.version_info < (3, 10):
+        return "dask.distributed supports Python 3.10 or newer (its releases for 3.9 ended in 2024)"
+    if importlib.util.find_spec("distributed") is None:
+        return f"dask.distributed is not installed: {INSTALL_HINT}"
+    return None
+
+
+def _prepare_worker(prepare: Any, uses_blas: bool) -> Tuple[Optional[bool], int]:
+    """Runs in every chosen worker before any chunk is timed: caches built, BLAS pinned to one
+    thread (dask already sets OMP/MKL/OPENBLAS_NUM_THREADS=1); answers its GIL state and pid."""
+    from gilcore.gil import gil_enabled
+
+    if prepare is not None:
+        prepare()
+    if uses_blas:
+        _warmup.pin_blas_to_one_thread()
+    return gil_enabled(), os.getpid()
+
+
+def _kill_pids(pids: Sequence[int]) -> None:
+    import psutil
+
+    survivors = []
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            process.kill()
+            survivors.append(process)
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(survivors, timeout=5)
+
+
+def _retire_offload_thread() -> None:
+    """distributed keeps one process-wide 'Dask-Offload' thread (it (de)serialises big messages) for
+    the process's lifetime; swap in a fresh executor, whose thread starts only when next used."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    utils = sys.modules.get("distributed.utils")
+    if utils is None:
+        return
+
+    retired = getattr(utils, "_offload_executor", None)  # private: guarded
+    if isinstance(retired, ThreadPoolExecutor):
+        utils._offload_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="Dask-Offload")
+        retired.shutdown(wait=True)
+
+
+class _DaskSession(Session):
+    scheduler: Optional[str] = None  # set by DaskDistributed.open
+    _client: Any = None
+    _cluster: Any = None
+    _chosen: List[str] = []  # the worker addresses tasks go to
+    _pids: List[int] = []  # LocalCluster worker processes (a remote cluster's are not ours)
+    _clean = False
+    _helpers: Dict[str, bool] = {}
+
+    def start(self) -> None:
+        self._helpers = _helper_processes_running()  # spawned workers start multiprocessing's tracker
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as error:
+            raise WorkerError(f"dask.distributed is installed but does not import here: {error}") from error
+        address = self.scheduler or os.environ.get(SCHEDULER_ENV) or None
+        if address:
+            self._client = Client(address, timeout=WARMUP_TIMEOUT, set_as_default=False)
+            return
+        self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                     host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+                                     scheduler_kwargs={"allowed_failures": 0})
+        self._client = Client(self._cluster, set_as_default=False)
+
+    def warm_up(self, timeout: float) -> List[Optional[bool]]:
+        try:
+            self._client.wait_for_workers(self.workers, timeout=timeout)
+        except TimeoutError:
+            raise WorkerError(f"{self.workers} dask workers did not start within {timeout:g} s") from None
+        # On a bigger cluster, the same W workers every time (loose: elsewhere only if they are gone).
+        self._chosen = sorted(self._client.run(os.getpid))[:self.workers]
+        answers = self._client.run(_prepare_worker, self.workload.prepare, self.workload.uses_blas,
+                                   workers=self._chosen)
+        if self._cluster is not None:
+            self._pids = [pid for _, pid in answers.values()]
+        self._clean = True
+        return [gil for gil, _ in answers.values()]
+
+    def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
+        from distributed.scheduler import KilledWorker
+
+        self._clean = False
+        futures = [self._client.submit(call_kernel, self.kernel, chunk, self.extra, pure=False,
+                                       workers=self._chosen, allow_other_workers=True) for chunk in chunks]
+        try:
+            self._wait_for_all_or_an_error(futures, timeout)
+            try:
+                results = self._client.gather(futures)
+            except KilledWorker as error:
+                raise WorkerError(f"a dask worker process died running a task, which dask does not retry "
+                                  f"here (allowed_failures=0): {error}") from None
+        finally:
+            self._client.cancel([future for future in futures if not future.done()], force=True)
+            del futures
+        self._clean = True
+        return list(results)
+
+    def _wait_for_all_or_an_error(self, futures: List[Any], timeout: float) -> None:
+        """Like concurrent.futures' FIRST_EXCEPTION, which distributed.wait does not offer."""
+        from distributed import wait
+
+        deadline = time.monotonic() + timeout
+        pending = set(futures)
+        with self._client.as_current():  # wait() uses the current client; this one is no default
+            while pending:
+                try:
+                    done, pending = wait(pending, timeout=max(0.0, deadline - time.monotonic()),
+                                         return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    after = "the cluster was torn down" if self._cluster is not None else "its tasks were cancelled"
+                    raise WorkerError(f"dask did not finish within {timeout:g} s; {after}") from None
+                if any(future.status != "finished" for future in done):
+                    return  # gather raises the task's error
+
+    def worker_pids(self) -> List[int]:
+        return list(self._pids)
+
+    def close(self) -> None:
+        client, cluster = self._client, self._cluster
+        self._client = self._cluster = None
+        try:
+            if client is not None:
+                client.close(timeout=CLOSE_SECONDS)
+            if cluster is not None:
+                cluster.close(timeout=CLOSE_SECONDS)
+        finally:
+            _kill_pids(self._pids)  # a worker stuck in its kernel does not stop when asked
+            self._pids = []
+            _stop_helper_processes(self._helpers)
+            _retire_offload_thread()
+
+
+class DaskDistributed(Strategy):
+    """dask.distributed on a LocalCluster of W one-thread worker processes, or on ``scheduler``."""
+
+    name = "dask-distributed"
+    description = "dask.distributed: LocalCluster of W worker processes (1 thread each) on loopback"
+
+    def __init__(self, scheduler: Optional[str] = None) -> None:
+        self.scheduler = scheduler  # None: GILBENCH_DASK_SCHEDULER if set, else a LocalCluster
+        self.session = type("_DaskSession", (_DaskSession,), {"scheduler": scheduler})
+
+    def unavailable_reason(self) -> Optional[str]:
+        return dask_unavailable_reason()
