@@ -166,6 +166,7 @@ CPYTHONS = _cpythons()
 NONE_FOUND = "none-found"
 OTHER_LOADS = [("idle", 0), ("threads", 1)]
 OTHER_KINDS = ("socket-process", "event")
+OTHER_BUDGET_S = 0.3  # per cell: 4 cells and a start-up, about 2 s per interpreter
 
 
 def _elsewhere():
@@ -198,7 +199,7 @@ class ConvoyOtherPythons:
                 results[name] = NotImplementedError(reason or f"{interpreter.executable} is not on this machine")
                 continue
             try:
-                result = convoy.run_external(interpreter.executable, OTHER_LOADS, OTHER_KINDS)
+                result = convoy.run_external(interpreter.executable, OTHER_LOADS, OTHER_KINDS, OTHER_BUDGET_S)
                 results[name] = {row.kind: asdict(row) for row in result.rows if row.load == "threads"}
             except interpreters.ProbeError as error:  # one broken interpreter must not sink the others
                 results[name] = error

@@ -287,3 +287,22 @@ def test_cli_every_probe_runs(capsys, no_leaks):
     assert cli.main(["gil", "contention", "--methods", "checkpoints", "--seconds", "0.05"]) == 0
     out = capsys.readouterr().out
     assert "switches/s" in out and '"p99_ms"' in out and "checkpoints" in out
+
+
+# --------------------------------------------------------------------------- the asv classes
+
+def test_benchmarks_say_why_a_cell_cannot_run():
+    from benchmarks import bench_gil_behaviour as bench
+
+    reason = timeline.timeline_strategy_reason("interpreter-pool")
+    if reason:
+        with pytest.raises(NotImplementedError, match="3.14"):
+            bench.Overlap().setup("interpreter-pool")
+    with pytest.raises(NotImplementedError, match="_nogil"):
+        bench.Convoy().setup({}, "event", f"{bench.N} cython threads")
+    row = {"p50_ms": 1.0, "p99_ms": 2.0, "p99_over_idle": 20.0, "ops_per_second": 5.0}
+    cell = bench.Convoy()
+    cell.setup({("event", "threads", 1): row}, "event", "1 thread")
+    assert cell.track_p99_over_idle(None, "event", "1 thread") == 20.0
+    with pytest.raises(NotImplementedError, match="py-spy"):
+        bench.Contention().setup({("py-spy", 2): {"wait_fraction": None, "note": "no py-spy binary"}}, "py-spy", 2)
