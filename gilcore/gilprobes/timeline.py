@@ -17,7 +17,6 @@ for threads or a process pool.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -36,7 +35,7 @@ DEFAULT_DURATION_MS = 150.0
 DEFAULT_GAP_US = 20.0  # CPython 2.7 swaps threads every few tens of µs: finer than that
 LEAD_MS = 60.0  # workers are handed their chunk, then all start together this much later
 MAX_DURATION_MS = 5000.0
-# Strategies whose workers are not threads of this process: rows are labelled by pid.
+# What portable.py can run with another interpreter (--python).
 EXTERNAL_STRATEGIES = ("threads", "processes")
 
 
@@ -264,7 +263,3 @@ def record_external(python: str, strategy: str = "threads", workers: int = 2,
     recorded = from_portable(result, strategy, gap_us)
     recorded.note = _note(1)
     return recorded
-
-
-def dumps(timeline: Timeline) -> str:
-    return json.dumps(timeline.to_dict(), indent=1)
