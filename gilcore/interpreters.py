@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from gilcore import discovery
 from gilcore.runner import UsageError
 
 PROBE = Path(__file__).with_name("countdown_probe.py")
@@ -73,6 +73,7 @@ class Interpreter:
     free_threaded: bool = False
     gil: str = ""  # what it promises: "enabled" | "disabled" | "none" | "" (unknown)
     source: str = ""
+    config_args: str = ""  # sysconfig's CONFIG_ARGS: which columns are built alike
 
     @property
     def exists(self) -> bool:
@@ -120,98 +121,23 @@ def _read_json(path: Path) -> List[Interpreter]:
             name=str(entry["name"]), executable=str(entry["executable"]), version=str(entry.get("version", "")),
             implementation=str(entry.get("implementation", "cpython")),
             free_threaded=bool(entry.get("free_threaded", False)), gil=str(entry.get("gil", "")),
-            source=str(entry.get("source", "interpreters.json"))))
+            source=str(entry.get("source", "interpreters.json")), config_args=str(entry.get("config_args", ""))))
     return found
-
-
-# python2.7, python3.13, python3.13t, pypy, pypy3, pypy3.9, jython: the versioned names,
-# never bare python/python3 (those are whichever version happens to be selected).
-_NAME = re.compile(r"^(?:python(?P<cpython>2\.7|3\.\d+t?)|(?P<pypy>pypy(?:\d(?:\.\d+)?)?)|(?P<jython>jython))$")
 
 
 def _search() -> List[Interpreter]:
-    """Interpreters on PATH and in pyenv's real bin dirs, found by name without running any."""
-    pyenv = _pyenv_root()
-    dirs = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not _is_pyenv_dir(d, pyenv)]
-    if pyenv is not None:
-        # pyenv's shims refuse any version that is not selected: use each version's own bin dir
-        dirs += [str(d / "bin") for d in sorted((pyenv / "versions").glob("*")) if not d.is_symlink()]
-    found: List[Interpreter] = []
-    seen = set()
-    for directory in dirs:
-        for candidate in _candidates(directory):
-            identity = _identity(candidate)
-            if identity in seen:
-                continue
-            seen.add(identity)
-            interpreter = _describe(Path(candidate), pyenv)
-            taken = {i.name for i in found}
-            if interpreter.name in taken:  # e.g. python3.11 in both /usr/bin and /usr/local/bin
-                suffix = next(n for n in range(2, len(found) + 3) if f"{interpreter.name}-{n}" not in taken)
-                interpreter = Interpreter(**{**asdict(interpreter), "name": f"{interpreter.name}-{suffix}"})
-            found.append(interpreter)
-    return found
+    """Interpreters on PATH and in pyenv's real bin dirs, judged by their names without running any."""
+    entries, _ = discovery.discover(os.environ.get("GILBENCH_CACHE"), run=False, current=False)
+    return [_from_entry(entry) for entry in entries]
 
 
-def _candidates(directory: str) -> List[str]:
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError:
-        return []
-    # python3.13t before python3.13: a free-threaded install has both, often as hard links
-    names.sort(key=lambda name: not name.endswith("t"))
-    paths = [os.path.join(directory, name) for name in names if _NAME.match(name)]
-    return [p for p in paths if os.path.isfile(p) and os.access(p, os.X_OK)]
+def _from_entry(entry: Dict[str, Any]) -> Interpreter:
+    return Interpreter(name=entry["name"], executable=entry["executable"], version=entry["version"],
+                       implementation=entry["implementation"], free_threaded=entry["free_threaded"],
+                       gil=entry["gil"], source=entry["source"], config_args=entry.get("config_args", ""))
 
 
-def _identity(path: str) -> Tuple[Any, ...]:
-    """The file itself, whatever symlinks or hard links lead to it."""
-    try:
-        status = os.stat(path)
-    except OSError:
-        return (os.path.realpath(path),)
-    return status.st_dev, status.st_ino
-
-
-def _pyenv_root() -> Optional[Path]:
-    root = os.environ.get("PYENV_ROOT")
-    if not root and shutil.which("pyenv"):
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=10).stdout.strip()
-    if not root:
-        root = os.path.expanduser("~/.pyenv")
-    return Path(root) if os.path.isdir(os.path.join(root, "versions")) else None
-
-
-def _is_pyenv_dir(directory: str, pyenv: Optional[Path]) -> bool:
-    if os.path.basename(os.path.normpath(directory)) == "shims":
-        return True
-    return pyenv is not None and os.path.abspath(directory).startswith(str(pyenv) + os.sep)
-
-
-def _describe(executable: Path, pyenv: Optional[Path]) -> Interpreter:
-    """What a file name (and a pyenv version folder) tell about an interpreter, unrun."""
-    match = _NAME.match(executable.name)
-    assert match is not None
-    in_pyenv = pyenv is not None and executable.parent.parent.parent == pyenv / "versions"
-    folder = executable.parent.parent.name if in_pyenv else ""  # e.g. 3.9.18, 3.13.0t, pypy3.9-7.3.11
-    if match.group("jython"):
-        implementation, version, free = "jython", "2.7", True
-    elif match.group("pypy"):  # a bare "pypy" may be PyPy 2: no version promised
-        implementation, version, free = "pypy", match.group("pypy")[4:], False
-    else:
-        implementation, version = "cpython", match.group("cpython").rstrip("t")
-        # a free-threaded install also answers to python3.13, so its pyenv folder (3.13.0t) counts too
-        free = match.group("cpython").endswith("t") or folder.endswith("t")
-        if re.match(r"^\d+\.\d+\.\d+t?$", folder):
-            version = folder.rstrip("t")
-    if implementation == "cpython":
-        name = f"cpython-{version}{'t' if free else ''}"
-    else:
-        name = folder or executable.name  # pyenv's pypy3.9-7.3.11, or pypy3, jython
-    gil = "none" if implementation == "jython" else ("disabled" if free else "enabled")
-    return Interpreter(name=name, executable=str(executable), version=version, implementation=implementation,
-                       free_threaded=free, gil=gil, source="pyenv" if in_pyenv else "PATH")
+_identity = discovery._identity
 
 
 def current() -> Interpreter:
