@@ -175,6 +175,10 @@ def measure(count, repeats):
     runs = {"serial": [], "threads": [], "pool": []}
     modes = [("serial", run_serial), ("threads", run_threads)]
     pool, startup = None, None
+    # CPython 3.11 specialises a function only after 8 calls (its `while` back edge does not count):
+    # called here, the parent's countdown is specialised and fork workers inherit it.
+    for _ in range(8):
+        countdown(0)
     if multiprocessing is not None:
         # Created before any thread is started: forking a process that has
         # running threads is what the fork start method warns about.

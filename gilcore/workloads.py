@@ -56,6 +56,8 @@ class Workload:
     only_strategies: Optional[Tuple[str, ...]] = None
     # Weak scaling: every worker gets the whole size (speedup = T1 x W / TW).
     weak_scaling: bool = False
+    # A chunk that does no work: the kernel is called on it before timing (see _warmup.specialise).
+    warm_chunk: Optional[Chunk] = None
 
     def size_for(self, kernel: str) -> int:
         return self.sizes_by_kernel.get(kernel, self.default_size)
@@ -144,6 +146,7 @@ register(Workload(
     split=even_counts,
     default_size=10_000_000,
     checksum=lambda size: size,
+    warm_chunk=(0,),
 ))
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import abc
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
+from gilcore.strategies._warmup import specialise
 from gilcore.workloads import Chunk, Workload
 
 DEFAULT_TIMEOUT = 600.0
@@ -45,6 +46,7 @@ class Session(abc.ABC):
         self.workers = workers
         # The GIL state each worker saw where it runs (None: it cannot tell, e.g. 3.12's interpreters).
         self.worker_gil: List[Optional[bool]] = []
+        specialise(self.kernel, workload.warm_chunk, extra)  # here: serial, threads, and what fork copies
         try:
             self.start()
             self.worker_gil = list(self.warm_up(WARMUP_TIMEOUT) or [])

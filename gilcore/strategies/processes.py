@@ -137,7 +137,8 @@ class _PoolSession(Session):
         # The barrier lives in the pool only (no local): see _fresh.
         self._pool = context.Pool(self.workers, initializer=_warmup.init_worker,
                                   initargs=(self.workload.prepare, self.workload.uses_blas,
-                                            context.Barrier(self.workers), self.kernel, self.extra))
+                                            context.Barrier(self.workers), self.kernel, self.extra,
+                                            self.workload.warm_chunk))
         self._processes = list(self._pool._pool)  # the original workers, to watch for deaths
 
     def warm_up(self, timeout: float) -> List[Optional[bool]]:
@@ -207,7 +208,7 @@ class _ExecutorSession(Session):
         self._executor = cf.ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_warmup.init_worker,
             initargs=(self.workload.prepare, self.workload.uses_blas, context.Barrier(self.workers),
-                      self.kernel, self.extra))
+                      self.kernel, self.extra, self.workload.warm_chunk))
 
     def warm_up(self, timeout: float) -> List[Optional[bool]]:
         states = self._gather(lambda: [self._executor.submit(_warmup.meet, timeout) for _ in range(self.workers)],
