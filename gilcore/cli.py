@@ -1,8 +1,13 @@
-"""``python -m gilcore``: every workload x strategy x worker count on this interpreter.
+"""``python -m gilcore``: which workaround of the GIL wins here, for the built-in workloads or yours.
 
-One line per cell with the speedup over the serial run of the same kernel,
-progress on stderr, ``--json`` for machines, and a line per strategy this
-interpreter cannot run saying why. Bad input exits 2 before anything starts.
+The default run takes about a minute on 2 cores (the main workloads, one
+strategy of each family, 1 worker and all cores); ``--full`` measures every
+workload, strategy and worker count. An A/A control first gives this
+machine's noise figure; a progress bar (plain lines when stderr is not a
+terminal) shows the time left; the table marks the best strategy per
+workload. ``--output FILE`` keeps every cell the moment it is measured and
+``show FILE`` prints the table again; ``--python`` compares interpreters.
+Bad input exits 2 with one line, before anything starts.
 """
 from __future__ import annotations
 
@@ -11,13 +16,15 @@ import json
 import os
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence
 
-from gilcore.gil import GilStateError, describe_interpreter, gil_enabled
-from gilcore.runner import (MAX_WORKERS, ChecksumError, Result, UsageError, applicability, check_positive_int,
-                            measure, resolve_strategy, resolve_workload)
-from gilcore.strategies import STRATEGIES, Strategy, WorkerError
-from gilcore.workloads import WORKLOADS, Workload
+from gilcore.gil import GilStateError, describe_interpreter, free_threaded_build, gil_enabled
+from gilcore.optional import import_error_reason
+from gilcore.plan import QUICK_MAX_PAIRS, Plan, make_plan, parse_size, parse_workers
+from gilcore.runlog import Run, RunLog, read_runs
+from gilcore.runner import (MAX_PAIRS, MIN_PAIRS, ChecksumError, NotApplicable, UsageError, check_positive_int,
+                            measure)
+from gilcore.strategies import STRATEGIES, WorkerError
 
 USAGE_EXIT = 2
 
@@ -27,127 +34,182 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _int_list(text: str) -> List[int]:
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise UsageError(f"--workers takes whole numbers separated by commas, not {text!r}") from None
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m gilcore", description=__doc__.splitlines()[0],
-                     epilog="Subcommands: `report` (cross-version report from asv results), "
-                            "`interpreters` (the countdown on every interpreter found).")
+                     epilog="Subcommands: `show FILE` (the table of a saved run), `report` (cross-version "
+                            "report from asv results), `interpreters` (the countdown on every interpreter "
+                            "found), `gil` (probes of the GIL itself), `site` (the published site).")
     parser.add_argument("--workload", action="append", metavar="NAME",
-                        help="a workload name or module:function (repeatable; default: all)")
+                        help="a workload name or module:function (repeatable; default: the main workloads)")
     parser.add_argument("--strategy", action="append", metavar="NAME",
-                        help=f"a strategy (repeatable; default: all): {', '.join(STRATEGIES)}")
+                        help=f"a strategy (repeatable; default: one of each family): {', '.join(STRATEGIES)}")
     parser.add_argument("--workers", type=str, metavar="LIST",
-                        help="worker counts, e.g. 1,2,4 (default: 1..number of CPUs)")
-    parser.add_argument("--size", type=str, help="problem size for every workload (default: each one's own)")
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved serial/parallel pairs per cell")
+                        help="worker counts, e.g. 1,2,4 (default: 1 and all cores; --full: 1, 2, 4 ... cores)")
+    parser.add_argument("--size", type=str, help="problem size for every workload (default: a quick size "
+                                                 "per workload; --full: each one's own)")
+    parser.add_argument("--full", action="store_true",
+                        help="every workload, strategy and worker count at full sizes (takes ~15 min on 2 cores)")
+    parser.add_argument("--repeats", type=int, default=MIN_PAIRS,
+                        help=f"fewest interleaved serial/parallel pairs per cell (default {MIN_PAIRS})")
+    parser.add_argument("--max-repeats", type=int, metavar="N",
+                        help=f"most pairs per cell while their spread is wide (default {QUICK_MAX_PAIRS}; "
+                             f"--full: {MAX_PAIRS})")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds before a run is abandoned")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--output", metavar="FILE",
+                        help="write each cell to FILE as a JSON line the moment it is measured (see `show`)")
+    parser.add_argument("--python", action="append", metavar="PATH_OR_VERSION",
+                        help="run the same cells with this interpreter too, e.g. 3.12, 3.13t or a path "
+                             "(repeatable; one speedup column each)")
+    parser.add_argument("--list", action="store_true", help="list the planned cells and exit")
+    # A child of --python: a strategy named but unavailable on this interpreter is listed, not an error.
+    parser.add_argument("--skip-unavailable", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
-def _parse_size(text: Optional[str]) -> Optional[int]:
-    if text is None:
-        return None
-    try:
-        size = int(text.replace("_", ""))
-    except ValueError:
-        raise UsageError(f"--size must be a whole number, not {text!r}") from None
-    return check_positive_int(size, "size")
-
-
-def plan(args: argparse.Namespace) -> Tuple[List[Tuple[Workload, Strategy, int]], Dict[str, str], List[str]]:
-    """Validate every input and list the cells; raises UsageError before anything runs."""
-    workloads = [resolve_workload(name) for name in (args.workload or WORKLOADS)]
-    strategies = [resolve_strategy(name) for name in (args.strategy or STRATEGIES)]
-    # `is not None`: an empty --workers is a mistake to report, not a request for the default grid
-    workers = _int_list(args.workers) if args.workers is not None else list(range(1, (os.cpu_count() or 1) + 1))
-    if not workers:
-        raise UsageError("--workers needs at least one number")
-    for count in workers:
-        check_positive_int(count, "workers", MAX_WORKERS)
+def check_run_options(args: argparse.Namespace) -> None:
+    """The options every run takes, checked before anything starts."""
     check_positive_int(args.repeats, "--repeats")
+    if args.max_repeats is None:
+        args.max_repeats = MAX_PAIRS if args.full else QUICK_MAX_PAIRS
+    check_positive_int(args.max_repeats, "--max-repeats")
     if not args.timeout > 0:  # also NaN
         raise UsageError(f"--timeout must be positive, not {args.timeout}")
-    unavailable = {s.name: reason for s in strategies if (reason := s.unavailable_reason())}
-    if args.strategy and unavailable:
-        name, reason = next(iter(unavailable.items()))
-        raise UsageError(f"strategy {name} is unavailable here: {reason}")
-    cells, skipped = [], []
-    for workload in workloads:
-        for strategy in strategies:
-            if strategy.name in unavailable:
-                continue
-            reason = applicability(workload, strategy)
-            if reason:
-                skipped.append(f"{workload.name} x {strategy.name}: {reason}")
-                continue
-            for count in workers:
-                if strategy.name == "serial" and count != 1 and not args.strategy:
-                    continue  # serial at W>1 is serial again: shown once
-                cells.append((workload, strategy, count))
-    if not cells:
-        raise UsageError("no cell to run: " + ("; ".join(skipped) or "every strategy chosen is unavailable"))
-    return cells, unavailable, skipped
 
 
-def _progress(index: int, total: int, text: str) -> None:
-    end = "\r" if sys.stderr.isatty() else "\n"
-    print(f"[{index}/{total}] {text}".ljust(60), end=end, file=sys.stderr, flush=True)
+def plan_from_args(args: argparse.Namespace) -> Plan:
+    """Validate every input and list the cells; raises UsageError before anything runs."""
+    workers = parse_workers(args.workers)
+    size = parse_size(args.size)
+    check_run_options(args)
+    return make_plan(args.workload, args.strategy, workers, size, full=args.full,
+                     strict=not args.skip_unavailable)
 
 
-def _format_row(result: Result) -> str:
-    low, high = result.speedup_range or (0.0, 0.0)
-    return (f"{result.workload:<22} {result.strategy:<18} {result.workers:>3} {result.serial_median:>9.3f} "
-            f"{result.seconds:>9.3f} {result.speedup:>7.2f}x {low:>5.2f}-{high:<5.2f} "
-            f"{result.startup_seconds:>8.3f} {str(result.gil_enabled):>5}")
+def _gilcore_version() -> str:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover
+        return "unknown"
+    try:
+        return version("gilcore")
+    except PackageNotFoundError:
+        return "source"
 
 
-HEADER = (f"{'workload':<22} {'strategy':<18} {'W':>3} {'serial s':>9} {'parallel':>9} {'speedup':>8} "
-          f"{'range':<11} {'start-up':>8} {'GIL':>5}")
+def run_header(plan: Plan, control: Any, argv: Sequence[str]) -> Dict[str, Any]:
+    return {"gilcore": _gilcore_version(), "python": describe_interpreter(), "executable": sys.executable,
+            "cpus": os.cpu_count(), "gil_enabled": gil_enabled(), "free_threaded": free_threaded_build(),
+            "aa_control": {**control.to_dict(), "describe": control.describe()},
+            "plan": [list(key) for key in plan.keys], "argv": list(argv), "started": time.time()}
+
+
+def _print_plan(plan: Plan) -> None:
+    for cell in plan.cells:
+        size = "own size" if cell.size is None else f"size {cell.size}"
+        print(f"{cell.workload.name:<22} {cell.strategy.name:<18} x{cell.workers:<3} {size}")
+    for name, reason in plan.unavailable.items():
+        print(f"unavailable: {name}: {reason}")
+    print(f"{len(plan.cells)} cells planned; {len(plan.not_applicable)} workload x strategy pairs do not apply")
 
 
 def main_table(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
-    args.size = _parse_size(args.size)
-    cells, unavailable, skipped = plan(args)
-    results: List[Dict[str, Any]] = []
-    failures: List[str] = []
-    started = time.perf_counter()
-    if not args.json:
-        print(f"gilcore on {describe_interpreter()} ({sys.executable}), {os.cpu_count()} CPUs, "
-              f"GIL enabled: {gil_enabled()}")
-        print(HEADER)
-    for index, (workload, strategy, workers) in enumerate(cells, 1):
-        _progress(index, len(cells), f"{workload.name} {strategy.name} x{workers}")
+    if args.python:
+        from gilcore.multipython import main_compare
+
+        return main_compare(args)
+    plan = plan_from_args(args)
+    if args.list:
+        _print_plan(plan)
+        return 0
+    from gilcore import table
+    from gilcore.noise import aa_control
+    from gilcore.progress import Progress
+
+    with RunLog(args.output) as log:  # opened first: an unwritable --output is a usage error
+        started = time.perf_counter()
+        control = aa_control(pairs=6)
+        run = Run(header=run_header(plan, control, argv))
+        log.write("header", **run.header)
+        for name, reason in plan.unavailable.items():
+            run.unavailable[name] = reason
+            log.write("unavailable", name=name, reason=reason)
+        for text in plan.not_applicable:
+            run.not_applicable.append(text)
+            log.write("not_applicable", text=text)
+        if args.json:
+            print(control.describe(), file=sys.stderr)
+        else:
+            for line in table.header_lines(run):
+                print(line, flush=True)
+        interrupted = False
         try:
-            result = measure(workload, strategy, workers, args.size, repeats=args.repeats, timeout=args.timeout)
-        except (ChecksumError, WorkerError, GilStateError, OSError, TimeoutError) as error:
-            failures.append(f"{workload.name} x {strategy.name} x{workers}: {error}")
-            continue
-        results.append(result.to_dict())
-        if not args.json:
-            print(_format_row(result), flush=True)
-    if sys.stderr.isatty():
-        print(" " * 60, end="\r", file=sys.stderr)
+            with Progress(plan.keys) as progress:
+                _measure_all(plan, args, run, log, progress)
+        except KeyboardInterrupt:
+            interrupted = True
+        run.footer = {"seconds": time.perf_counter() - started, "interrupted": interrupted}
+        log.write("footer", **run.footer)
     if args.json:
-        print(json.dumps({"python": describe_interpreter(), "executable": sys.executable,
-                          "cpus": os.cpu_count(), "gil_enabled": gil_enabled(), "cells": results,
-                          "unavailable": unavailable, "not_applicable": skipped, "failures": failures,
-                          "seconds": time.perf_counter() - started}, indent=1))
+        print(json.dumps(run.to_json(), indent=1, default=repr))
     else:
-        for name, reason in unavailable.items():
-            print(f"unavailable: {name}: {reason}")
-        for failure in failures:
-            print(f"FAILED: {failure}")
-        print(f"{len(results)} cells in {time.perf_counter() - started:.0f} s; speedup = median serial "
-              "time / median parallel time of the same kernel and size, interleaved in one process")
-    return 1 if failures else 0
+        table.print_run(run, header=False)
+    if interrupted:
+        raise KeyboardInterrupt
+    return 1 if run.failures else 0
+
+
+def _measure_all(plan: Plan, args: argparse.Namespace, run: Run, log: RunLog, progress: Any) -> None:
+    from gilcore.table import speedup_text
+
+    for planned in plan.cells:
+        progress.begin(planned.label)
+        if planned.workload.name in run.unavailable:  # an import failed in an earlier cell of it
+            progress.end(planned.key, "skipped")
+            continue
+        try:
+            result = measure(planned.workload, planned.strategy, planned.workers, planned.size,
+                             repeats=args.repeats, max_repeats=args.max_repeats, timeout=args.timeout)
+        except ImportError as error:  # a package a kernel needs is missing: the workload cannot run here
+            reason = import_error_reason(error)
+            run.unavailable[planned.workload.name] = reason
+            log.write("unavailable", name=planned.workload.name, reason=reason)
+            progress.note(f"unavailable: {planned.workload.name}: {reason}")
+            progress.end(planned.key, "unavailable")
+            continue
+        except (ChecksumError, WorkerError, GilStateError, NotApplicable, OSError, TimeoutError) as error:
+            text = f"{planned.workload.name} x {planned.strategy.name} x{planned.workers}: {error}"
+            run.failures.append(text)
+            log.write("failure", text=text, workload=planned.workload.name, strategy=planned.strategy.name,
+                      workers=planned.workers)
+            progress.note(f"FAILED: {text}")
+            progress.end(planned.key, "FAILED")
+            continue
+        cell = result.to_dict()
+        run.cells.append(cell)
+        log.write("cell", **cell)
+        progress.end(planned.key, speedup_text(cell))
+
+
+def main_show(argv: Sequence[str]) -> int:
+    """``python -m gilcore show FILE [--json]``: the table (or JSON) of a run saved with --output."""
+    parser = _Parser(prog="python -m gilcore show", description=main_show.__doc__)
+    parser.add_argument("file", help="a file written by `python -m gilcore --output FILE`")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    args = parser.parse_args(argv)
+    runs = read_runs(args.file)
+    if args.json:
+        document = runs[0].to_json() if len(runs) == 1 else {"interpreters": [run.to_json() for run in runs]}
+        print(json.dumps(document, indent=1, default=repr))
+        return 0
+    from gilcore import table
+
+    if len(runs) == 1:
+        table.print_run(runs[0])
+    else:
+        table.print_comparison(runs)
+    return 0
 
 
 SUBCOMMANDS = {
@@ -155,6 +217,7 @@ SUBCOMMANDS = {
     "interpreters": "gilcore.interpreters:main",
     "gil": "gilcore.gilprobes.cli:main",
     "site": "gilcore.site:main",
+    "show": "gilcore.cli:main_show",
 }
 
 

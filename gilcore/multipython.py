@@ -1,0 +1,506 @@
+"""``python -m gilcore --python 3.12 --python 3.13t ...``: the same cells on several interpreters.
+
+Each interpreter named (a version found by ``gilcore.interpreters.discover()``,
+or a path) gets a venv of its own with gilcore installed from this source
+tree, made once and reused while the source is unchanged
+(~/.cache/gilbench/venvs/<name>-<binary>-<source hash>), with numpy where a
+wheel exists for it. The run itself is ``python -m gilcore --output FILE``
+in that venv, in a process group of its own: every cell it writes to FILE is
+copied to this run's own --output the moment it appears, Ctrl-C or a stall
+stops the whole group (nothing outlives the run), and the cells come back as
+one table with one speedup column per interpreter.
+
+The child runs in the caller's directory and finds the caller's modules
+(``--workload mymod:func``) through the directory and PYTHONPATH, added
+*after* its own site-packages: a checkout of gilcore in the current directory
+must not shadow the venv's build of it (whose Cython extension matches the
+child's Python).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+
+from gilcore.interpreters import UNINHERITED, Interpreter, discover
+from gilcore.plan import parse_size, parse_workers
+from gilcore.runlog import Run, RunLog
+from gilcore.runner import EXTRA_PAIRS, UsageError, resolve_strategy
+from gilcore.strategies.base import WARMUP_TIMEOUT
+from gilcore.workloads import WORKLOADS
+
+MIN_VERSION = (3, 9)
+VENV_READY = "gilbench-venv.json"  # written last: a venv without it is a half-made one
+CHILD_PATH = "GILCORE_CHILD_PATH"
+# Sets sys.path before gilcore is imported: the venv's gilcore first, the caller's modules after it.
+CHILD_CODE = (
+    "import os, sys\n"
+    "sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != os.getcwd()]\n"
+    f"sys.path += [p for p in os.environ.get({CHILD_PATH!r}, '').split(os.pathsep) if p]\n"
+    "from gilcore.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+PROBE_CODE = ("import json, sys, sysconfig; print(json.dumps([sys.implementation.name, "
+              "list(sys.version_info[:3]), bool(sysconfig.get_config_var('Py_GIL_DISABLED'))]))")
+SOURCE_SUFFIXES = (".py", ".pyx", ".pxd")
+SOURCE_TOP_FILES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md")
+INSTALL_TIMEOUT = 1800.0  # a first Cython build and downloads on a busy 2-core machine
+STOP_GRACE = 10.0  # seconds a child has to shut its workers down after SIGINT
+
+
+class VenvError(RuntimeError):
+    """A venv could not be made for an interpreter: one line says why."""
+
+
+class ChildStalled(RuntimeError):
+    """A child wrote nothing for longer than any cell may take; its group was killed."""
+
+
+# --------------------------------------------------------------------------- which interpreters
+
+_VERSION = re.compile(r"^(?:cpython-?|python)?(\d+)\.(\d+)(?:\.(\d+))?(t?)$")
+
+
+def resolve(spec: str, found: Optional[Sequence[Interpreter]] = None) -> Interpreter:
+    """A path, a version (3.12, 3.13t, 3.12.1) or a name from ``discover()``; raises UsageError."""
+    if os.sep in spec or spec.startswith(".") or os.path.isfile(spec):
+        return _probe_path(spec)
+    found = discover() if found is None else found
+    usable = [i for i in found if i.exists]
+    exact = [i for i in usable if i.name == spec]
+    if exact:
+        return _check_version(exact[0], spec)
+    match = _VERSION.match(spec)
+    if match:
+        wanted = tuple(int(part) for part in match.groups()[:3] if part is not None)
+        free = bool(match.group(4))
+        candidates = [i for i in usable if i.implementation == "cpython" and i.free_threaded == free
+                      and _version(i.version)[:len(wanted)] == wanted]
+        if candidates:  # the newest patch release, e.g. 3.11.7 before a bare /usr/bin/python3.11
+            return _check_version(max(candidates, key=lambda i: _version(i.version)), spec)
+    names = ", ".join(i.name for i in usable if i.implementation == "cpython") or "none"
+    raise UsageError(f"--python {spec}: no such interpreter here (found: {names}; "
+                     "scripts/setup-interpreters makes more)")
+
+
+def resolve_all(specs: Sequence[str]) -> List[Interpreter]:
+    found = discover()
+    chosen: List[Interpreter] = []
+    for spec in specs:
+        interpreter = resolve(spec, found)
+        if not any(os.path.samefile(interpreter.executable, other.executable) for other in chosen):
+            chosen.append(interpreter)
+    return chosen
+
+
+def _version(text: str) -> tuple:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def _check_version(interpreter: Interpreter, spec: str) -> Interpreter:
+    if interpreter.implementation == "cpython" and _version(interpreter.version)[:2] < MIN_VERSION:
+        raise UsageError(f"--python {spec}: {interpreter.name} is too old; gilcore needs Python 3.9 or newer")
+    return interpreter
+
+
+def _probe_path(spec: str) -> Interpreter:
+    path = os.path.abspath(os.path.expanduser(spec))
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise UsageError(f"--python {spec}: not an executable file")
+    try:
+        done = subprocess.run([path, "-c", PROBE_CODE], capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL, env=_clean_env(free_threaded=False))
+        implementation, version, free = json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError, TypeError):
+        raise UsageError(f"--python {spec}: does not run as a Python 3 interpreter") from None
+    version_text = ".".join(map(str, version))
+    interpreter = Interpreter(name=f"{implementation}-{version_text}{'t' if free else ''}", executable=path,
+                              version=version_text, implementation=implementation, free_threaded=bool(free),
+                              source="--python")
+    return _check_version(interpreter, spec)
+
+
+# --------------------------------------------------------------------------- venvs
+
+def venvs_dir() -> Path:
+    explicit = os.environ.get("GILBENCH_VENVS")
+    if explicit:
+        return Path(explicit)
+    cache = os.environ.get("GILBENCH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "gilbench")
+    return Path(cache) / "venvs"
+
+
+def source_tree() -> Path:
+    """The checkout gilcore runs from: what the venvs install."""
+    tree = Path(__file__).resolve().parent.parent
+    if not ((tree / "pyproject.toml").is_file() and (tree / "setup.py").is_file()):
+        raise UsageError("--python installs gilcore from its source tree, and this gilcore was installed "
+                         f"without one ({tree}); run it from a checkout (pip install -e .)")
+    return tree
+
+
+def source_files(tree: Path) -> List[Path]:
+    """The files a build reads: the package's sources and the top-level build files, sorted."""
+    files = [tree / name for name in SOURCE_TOP_FILES if (tree / name).is_file()]
+    for path in sorted((tree / "gilcore").rglob("*")):
+        if path.suffix in SOURCE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts:
+            files.append(path)
+    return files
+
+
+def source_hash(tree: Path) -> str:
+    digest = hashlib.sha256()
+    for path in source_files(tree):
+        digest.update(str(path.relative_to(tree)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+@dataclass
+class Venv:
+    path: Path
+    numpy: Optional[str]  # the numpy version installed, None without one
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+
+def venv_path(interpreter: Interpreter, digest: str) -> Path:
+    binary = hashlib.sha256(os.path.realpath(interpreter.executable).encode()).hexdigest()[:8]
+    return venvs_dir() / f"{interpreter.name}-{binary}-{digest}"
+
+
+@contextlib.contextmanager
+def _locked(path: Path, exclusive: bool, block: bool = True) -> Iterator[bool]:
+    """A flock on ``<path>.lock``: exclusive while a venv is made or removed, shared while it is used."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "a") as lock:
+        flags = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | (0 if block else fcntl.LOCK_NB)
+        try:
+            fcntl.flock(lock, flags)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def ensure_venv(interpreter: Interpreter, tree: Path, digest: str,
+                say: Callable[[str], None] = lambda text: None) -> Venv:
+    """The interpreter's venv with this source installed, made now if needed; raises VenvError."""
+    path = venv_path(interpreter, digest)
+    with _locked(path, exclusive=True):
+        ready = path / VENV_READY
+        if not ready.is_file():
+            say(f"{interpreter.name}: making its venv with gilcore and numpy (once per source version) ...")
+            started = time.perf_counter()
+            _make_venv(interpreter, tree, path)
+            say(f"{interpreter.name}: venv ready in {time.perf_counter() - started:.0f} s: {path}")
+        info = json.loads(ready.read_text(encoding="utf-8"))
+    _prune_siblings(path)
+    return Venv(path, info.get("numpy"))
+
+
+def _make_venv(interpreter: Interpreter, tree: Path, path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)  # a half-made one from a run that was killed
+    log_path = Path(f"{path}.log")
+    try:
+        with open(log_path, "w", encoding="utf-8") as log:
+            _step([interpreter.executable, "-m", "venv", str(path)], log, log_path, "python -m venv", 300)
+            python = str(path / "bin" / "python")
+            pip = [python, "-m", "pip", "--disable-pip-version-check", "--no-input", "install"]
+            # Built from a copy: pip builds in the tree it is given, and the checkout must stay clean.
+            with tempfile.TemporaryDirectory(prefix="gilcore-src-") as copy:
+                for source in source_files(tree):
+                    target = Path(copy) / source.relative_to(tree)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, target)
+                _step([*pip, copy], log, log_path, "pip install gilcore", INSTALL_TIMEOUT)
+            numpy = None
+            try:  # wheels only: a numpy built from source has no OpenBLAS, and may not build at all
+                _step([*pip, "--only-binary=:all:", "numpy"], log, log_path, "pip install numpy", 600)
+                numpy = subprocess.run([python, "-c", "import numpy; print(numpy.__version__)"], text=True,
+                                       capture_output=True, timeout=120, env=_clean_env(False)).stdout.strip()
+            except VenvError:
+                pass  # numpy-matmul is then reported as unavailable in that column
+        (path / VENV_READY).write_text(json.dumps({"numpy": numpy or None, "python": interpreter.executable,
+                                                   "created": time.time()}), encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    log_path.unlink()
+
+
+def _step(command: List[str], log: Any, log_path: Path, what: str, timeout: float) -> None:
+    log.write(f"$ {' '.join(command)}\n")
+    log.flush()
+    try:
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                              timeout=timeout, env=_clean_env(False), start_new_session=True)
+    except subprocess.TimeoutExpired:
+        raise VenvError(f"{what} took longer than {timeout:.0f} s (log: {log_path})") from None
+    except OSError as error:
+        raise VenvError(f"{what}: {error}") from None
+    if done.returncode != 0:
+        log.flush()
+        raise VenvError(f"{what} failed: {_last_line(log_path)} (log: {log_path})")
+
+
+def _prune_siblings(path: Path) -> None:
+    """Venvs of the same interpreter for older sources: removed unless in use (a shared lock)."""
+    prefix = path.name[: -len(path.name.rsplit("-", 1)[1])]
+    for sibling in path.parent.glob(prefix + "*"):
+        if sibling == path or not sibling.is_dir():
+            continue
+        with _locked(sibling, exclusive=True, block=False) as mine:
+            if mine:
+                shutil.rmtree(sibling, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            if not sibling.exists():
+                Path(f"{sibling}.lock").unlink()
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+    except OSError:
+        return "no output"
+    lines = [line for line in lines if line and not line.startswith("$ ")]
+    errors = [line for line in lines if line.lower().startswith("error")]
+    return (errors or lines or ["no output"])[-1]
+
+
+def _clean_env(free_threaded: bool) -> Dict[str, str]:
+    """This environment less what would mislead another interpreter (its PYTHONPATH, this venv)."""
+    env = {k: v for k, v in os.environ.items() if k not in UNINHERITED and k != "VIRTUAL_ENV"}
+    if not free_threaded:
+        env.pop("PYTHON_GIL", None)  # a switch of free-threaded builds; PYTHON_GIL=0 is fatal elsewhere
+    return env
+
+
+# --------------------------------------------------------------------------- running one child
+
+def child_env(interpreter: Interpreter) -> Dict[str, str]:
+    env = _clean_env(interpreter.free_threaded)
+    paths = [os.getcwd()] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env[CHILD_PATH] = os.pathsep.join(os.path.abspath(p) for p in paths)
+    return env
+
+
+def stop_group(process: "subprocess.Popen[Any]", grace: float = STOP_GRACE) -> None:
+    """SIGINT to the child's whole group (it shuts its workers down), SIGKILL after ``grace`` s."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    kill_group(process)
+
+
+def kill_group(process: "subprocess.Popen[Any]") -> None:
+    """SIGKILL whatever is left in the child's group (orphaned workers included), then reap the child."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def run_child(command: Sequence[str], *, env: Dict[str, str], on_output: Callable[[], bool],
+              stall_seconds: float, poll_seconds: float = 0.2) -> "subprocess.CompletedProcess[str]":
+    """Run ``command`` in a session of its own; call ``on_output`` every poll (True: it wrote something).
+
+    Raises ChildStalled after ``stall_seconds`` without output; on any exception
+    (Ctrl-C included) the group is stopped before it propagates.
+    """
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
+        process = subprocess.Popen(list(command), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=stderr, env=env, start_new_session=True)
+        try:
+            quiet_since = time.monotonic()
+            while process.poll() is None:
+                if on_output():
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since > stall_seconds:
+                    raise ChildStalled(f"no result for {stall_seconds:.0f} s; it and its workers were stopped")
+                time.sleep(poll_seconds)
+            on_output()
+        except BaseException:
+            stop_group(process)
+            with contextlib.suppress(Exception):
+                on_output()  # what it wrote while stopping: its last cells and its footer
+            raise
+        kill_group(process)  # a child that exited leaves nothing; one that crashed may leave workers
+        stderr.seek(0)
+        return subprocess.CompletedProcess(list(command), process.returncode, "", stderr.read())
+
+
+class _Tail:
+    """New complete lines of a file that another process appends to."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.buffer = ""
+
+    def lines(self) -> List[str]:
+        try:
+            with open(self.path, encoding="utf-8", errors="replace", newline="") as file:
+                file.seek(self.offset)
+                data = file.read()
+                self.offset = file.tell()
+        except OSError:
+            return []
+        self.buffer += data
+        *complete, self.buffer = self.buffer.split("\n")
+        return [line + "\n" for line in complete if line.strip()]
+
+
+# --------------------------------------------------------------------------- the comparison
+
+CHILD_OPTIONS = ("workload", "strategy", "workers", "size", "repeats", "max_repeats", "timeout")
+
+
+def child_arguments(args: argparse.Namespace, output: Path) -> List[str]:
+    argv: List[str] = []
+    for name in CHILD_OPTIONS:
+        value = getattr(args, name)
+        for item in value if isinstance(value, list) else [value]:
+            if item is not None:
+                argv += [f"--{name.replace('_', '-')}", str(item)]
+    if args.full:
+        argv.append("--full")
+    return [*argv, "--skip-unavailable", "--json", "--output", str(output)]
+
+
+def _validate(args: argparse.Namespace) -> None:
+    """What can be checked here, before any venv is made; each child checks the rest."""
+    from gilcore.cli import check_run_options
+
+    parse_workers(args.workers)
+    parse_size(args.size)
+    check_run_options(args)
+    for name in args.workload or []:
+        if ":" not in name and name not in WORKLOADS:
+            raise UsageError(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)} or give module:function")
+    for name in args.strategy or []:
+        resolve_strategy(name)
+    if args.list:
+        raise UsageError("--list lists one interpreter's cells: run it without --python")
+
+
+def stall_limit(args: argparse.Namespace) -> float:
+    """The longest a cell may run within its own timeouts: warm-up, then every pair's two runs."""
+    return WARMUP_TIMEOUT + 120.0 + args.timeout * 2 * (max(args.repeats, args.max_repeats) + EXTRA_PAIRS + 1)
+
+
+def main_compare(args: argparse.Namespace) -> int:
+    """Run the cells on every --python interpreter in turn; one table (or --json) with all of them."""
+    from gilcore import table
+    from gilcore.progress import Progress
+
+    _validate(args)
+    interpreters = resolve_all(args.python)
+    tree = source_tree()
+    digest = source_hash(tree)
+    runs: List[Run] = []
+    interrupted = False
+    with RunLog(args.output) as log, tempfile.TemporaryDirectory(prefix="gilcore-compare-") as scratch:
+        progress = Progress([])
+        try:
+            for index, interpreter in enumerate(interpreters):
+                later = len(interpreters) - index - 1
+                _run_one(interpreter, args, tree, digest, Path(scratch), log, progress, later, runs)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            progress.close()
+    if not any(run.cells for run in runs) and not interrupted:
+        errors = {run.header.get("error") for run in runs}
+        if len(errors) == 1 and None not in errors:  # the same usage error everywhere: the input is wrong
+            raise UsageError(str(errors.pop()))
+    if args.json:
+        print(json.dumps({"interpreters": [dict(run.to_json(), venv=run.header.get("venv"),
+                                                error=run.header.get("error")) for run in runs]},
+                         indent=1, default=repr))
+    else:
+        table.print_comparison(runs)
+    if interrupted:
+        raise KeyboardInterrupt
+    return 1 if any(run.failures or run.header.get("error") for run in runs) else 0
+
+
+def _run_one(interpreter: Interpreter, args: argparse.Namespace, tree: Path, digest: str, scratch: Path,
+             log: RunLog, progress: Any, later: int, runs: List[Run]) -> None:
+    """One interpreter's run, appended to ``runs`` at once and filled in as its lines arrive."""
+    from gilcore.table import speedup_text
+
+    run = Run(header={"python": interpreter.name, "executable": interpreter.executable})
+    runs.append(run)
+    progress.begin(f"{interpreter.name}: preparing its venv")
+    try:
+        venv = ensure_venv(interpreter, tree, digest, progress.note)
+    except VenvError as error:
+        run.header["error"] = f"no venv: {error}"
+        progress.note(f"{interpreter.name}: {run.header['error']}")
+        return
+    output = scratch / f"{interpreter.name}.jsonl"
+    output.write_text("")
+    tail = _Tail(output)
+    counted = {"planned": 0, "ended": 0}
+
+    def read_lines() -> bool:
+        lines = tail.lines()
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # not a record: the child's file is checked by show, not here
+            kind = record.get("record")
+            if kind == "header":
+                record.update(venv={"path": str(venv.path), "numpy": venv.numpy}, interpreter=interpreter.executable)
+                run.header = {k: v for k, v in record.items() if k != "record"}
+                planned = [tuple(key) for key in record.get("plan") or []]
+                counted["planned"] = len(planned)
+                progress.replan(planned * (later + 1))  # later interpreters: assume the same cells
+                log.write_line(json.dumps(record))
+                continue
+            run.add(record)
+            log.write_line(line)
+            if kind in ("cell", "failure") and record.get("workload"):
+                key = (record["workload"], record["strategy"], record["workers"])
+                counted["ended"] += 1
+                progress.begin(f"{run.label}: {' '.join(map(str, key[:2]))} x{key[2]}")
+                progress.end(key, speedup_text(record) if kind == "cell" else "FAILED")
+        return bool(lines)
+
+    command = [str(venv.python), "-c", CHILD_CODE, *child_arguments(args, output)]
+    progress.begin(f"{interpreter.name}: A/A control")
+    try:
+        done = run_child(command, env=child_env(interpreter), on_output=read_lines, stall_seconds=stall_limit(args))
+    except ChildStalled as error:
+        run.header["error"] = str(error)
+        progress.note(f"{interpreter.name}: {error}")
+        return
+    finally:  # its cells that did not come (skipped, or the run stopped) are no longer pending
+        progress.replan(progress.pending[max(0, counted["planned"] - counted["ended"]):])
+    if done.returncode not in (0, 1):
+        last = [line for line in done.stderr.splitlines() if line.strip()]
+        message = (last or [f"exited with status {done.returncode}"])[-1]
+        run.header["error"] = message.replace("gilcore: error: ", "", 1)
+        progress.note(f"{interpreter.name}: {run.header['error']}")

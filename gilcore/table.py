@@ -1,0 +1,288 @@
+"""The tables ``python -m gilcore`` prints: one run, or one speedup column per interpreter.
+
+Cells are the dicts of ``Result.to_dict()`` (live, or read back from a run
+file), so a table printed at the end of a run and one printed by ``show FILE``
+are the same. A speedup is shown with its 95 % interval and the number of
+pairs it stands on; one above what the workers can physically give is never
+shown as a plain number; the best strategy per workload is marked, and so are
+those statistically tied with it.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
+
+from gilcore.runlog import Run
+
+Cell = Dict[str, Any]
+
+DEFINITION = ("speedup = geometric mean of the per-pair ratios serial time / parallel time (same kernel, "
+              "same size, interleaved in one process, order rotated), [95 % interval], n = pairs")
+
+
+# ---------------------------------------------------------------- one cell as text
+
+def speedup_text(cell: Cell) -> str:
+    """'1.97x [1.95-1.99] n=4', with re-measured pairs and noise said; over the limit: never a number alone."""
+    speedup = cell.get("speedup")
+    if speedup is None:
+        return "-"
+    if cell.get("over_limit"):
+        return f"over limit ({speedup:.2f}x > {cell.get('limit') or 0:.2f}x): noise"
+    text = f"{speedup:.2f}x"
+    interval = cell.get("speedup_interval")
+    if interval:
+        text += f" [{interval[0]:.2f}-{interval[1]:.2f}]"
+    text += f" n={cell.get('n', len(cell.get('pairs') or []))}"
+    pairs = cell.get("pairs") or []
+    dropped = [pair for pair in pairs if not pair.get("kept", True)]
+    if pairs and len(dropped) == len(pairs):  # no quiet pair at all: the value stands on noisy ones
+        whys = sorted({pair.get("why_dropped") or "noise" for pair in dropped})
+        return text + f" (noisy: every pair {' or '.join(whys)})"
+    notes = []
+    if cell.get("remeasured"):
+        notes.append(f"{cell['remeasured']} re-measured")
+    if cell.get("noisy"):
+        notes.append("noisy")
+    return text + (f" ({', '.join(notes)})" if notes else "")
+
+
+def _seconds(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def cell_label(cell: Cell) -> str:
+    return f"{cell['strategy']} x{cell['workers']}"
+
+
+# ---------------------------------------------------------------- which wins
+
+@dataclass
+class Verdict:
+    """The best cell of one workload, the cells tied with it, and whether it beats serial at all."""
+
+    workload: str
+    best: Optional[Cell]
+    ties: List[Cell] = field(default_factory=list)
+
+    @property
+    def beats_serial(self) -> bool:
+        return self.best is not None and _bounds(self.best)[0] > 1.0
+
+    def text(self) -> str:
+        if self.best is None:
+            return f"{self.workload}: no trustworthy value (every cell is over the limit)"
+        best = f"{cell_label(self.best)} {speedup_text(self.best)}"
+        if not self.beats_serial:
+            return f"{self.workload}: nothing measured beats serial (best: {best})"
+        tied = f"; tied within the intervals: {', '.join(cell_label(c) for c in self.ties)}" if self.ties else ""
+        return f"{self.workload}: {best}{tied}"
+
+
+def _bounds(cell: Cell) -> Tuple[float, float]:
+    interval = cell.get("speedup_interval")
+    return (interval[0], interval[1]) if interval else (cell["speedup"], cell["speedup"])
+
+
+def verdicts(cells: Sequence[Cell]) -> Dict[str, Verdict]:
+    """Per workload: the highest speedup among values that can be trusted (not over the limit; quiet
+    ones before noisy ones), and the cells whose interval overlaps the winner's."""
+    by_workload: Dict[str, List[Cell]] = {}
+    for cell in cells:
+        by_workload.setdefault(cell["workload"], []).append(cell)
+    result = {}
+    for workload, group in by_workload.items():
+        usable = [c for c in group if c.get("speedup") is not None and not c.get("over_limit")]
+        pool = [c for c in usable if not c.get("noisy")] or usable
+        if not pool:
+            result[workload] = Verdict(workload, None)
+            continue
+        best = max(pool, key=lambda c: c["speedup"])
+        low = _bounds(best)[0]
+        ties = [c for c in pool if c is not best and _bounds(c)[1] >= low and c["speedup"] > 0]
+        result[workload] = Verdict(workload, best, sorted(ties, key=lambda c: -c["speedup"]))
+    return result
+
+
+def _mark(cell: Cell, verdict: Optional[Verdict], symbols: Dict[str, str]) -> str:
+    if verdict is None or verdict.best is None or not verdict.beats_serial:
+        return ""
+    if cell is verdict.best:
+        return symbols["best"]
+    return symbols["tie"] if any(cell is tie for tie in verdict.ties) else ""
+
+
+# ---------------------------------------------------------------- rendering
+
+def _console(stream: TextIO) -> Any:
+    from rich.console import Console
+
+    terminal = _is_terminal(stream)
+    # Not a terminal (a pipe, a file, CI): wide enough that no row wraps; rich would assume 80.
+    width = None if terminal else int(os.environ.get("COLUMNS", "0") or 0) or 200
+    # soft_wrap: a long line (a path, the A/A control) stays one line; tables size themselves.
+    return Console(file=stream, width=width, highlight=False, soft_wrap=True, emoji=False)
+
+
+def _symbols(stream: TextIO) -> Dict[str, str]:
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+    fancy = encoding in ("utf8", "utf_8")
+    return {"best": "★ best" if fancy else "* best", "tie": "≈ tie" if fancy else "~ tie"}
+
+
+def _box(stream: TextIO) -> Any:
+    from rich import box
+
+    return box.SIMPLE_HEAD if _symbols(stream)["best"].startswith("★") else box.ASCII2
+
+
+def header_lines(run: Run) -> List[str]:
+    header = run.header
+    lines = [f"gilcore on {header.get('python')} ({header.get('executable')}), {header.get('cpus')} CPUs, "
+             f"GIL enabled: {header.get('gil_enabled')}"]
+    control = header.get("aa_control") or {}
+    if control.get("describe"):
+        lines.append(control["describe"])
+    return lines
+
+
+def print_run(run: Run, stream: Optional[TextIO] = None, *, header: bool = True) -> None:
+    """Header, the table, which strategy wins per workload, what could not run, and the footer."""
+    from rich.table import Table
+
+    stream = stream or sys.stdout
+    console = _console(stream)
+    symbols = _symbols(stream)
+    if header:  # a live run printed it before measuring
+        for line in header_lines(run):
+            console.print(line, markup=False)
+    judged = verdicts(run.cells)
+    table = Table(box=_box(stream), pad_edge=False, show_edge=False)
+    for name, justify in (("workload", "left"), ("strategy", "left"), ("W", "right"), ("size", "right"),
+                          ("serial s", "right"), ("parallel s", "right"), ("speedup", "left"), ("", "left"),
+                          ("start-up s", "right"), ("GIL", "left")):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    previous = None
+    for cell in run.cells:
+        if previous is not None and cell["workload"] != previous:
+            table.add_section()
+        previous = cell["workload"]
+        mark = _mark(cell, judged.get(cell["workload"]), symbols)
+        table.add_row(*_texts(cell["workload"], cell["strategy"], cell["workers"], cell.get("size", ""),
+                              _seconds(cell.get("serial_median")), _seconds(cell.get("seconds")),
+                              speedup_text(cell), mark, _seconds(cell.get("startup_seconds")),
+                              cell.get("gil_enabled")), style=_style(cell, mark))
+    if run.cells:
+        console.print(table)
+        console.print("Which wins here:", style="bold")
+        for verdict in judged.values():
+            console.print("  " + verdict.text(), markup=False)
+    _print_footer(console, [run])
+
+
+def print_comparison(runs: Sequence[Run], stream: Optional[TextIO] = None) -> None:
+    """One row per (workload, strategy, workers), one speedup column per interpreter."""
+    from rich.table import Table
+
+    stream = stream or sys.stdout
+    console = _console(stream)
+    symbols = _symbols(stream)
+    for run in runs:
+        control = (run.header.get("aa_control") or {}).get("describe") or "no A/A control"
+        where = run.header.get("interpreter") or run.header.get("executable")
+        numpy = (run.header.get("venv") or {}).get("numpy", "") if run.header.get("venv") else ""
+        extra = f", numpy {numpy}" if numpy else (", no numpy" if run.header.get("venv") else "")
+        console.print(f"{run.label} ({where}{extra}): {control}", markup=False)
+    judged = [verdicts(run.cells) for run in runs]
+    rows: Dict[Tuple[str, str, int], List[Optional[Cell]]] = {}
+    for column, run in enumerate(runs):
+        for cell in run.cells:
+            key = (cell["workload"], cell["strategy"], cell["workers"])
+            rows.setdefault(key, [None] * len(runs))[column] = cell
+    table = Table(box=_box(stream), pad_edge=False, show_edge=False)
+    for name in ("workload", "strategy", "W"):
+        table.add_column(name, justify="right" if name == "W" else "left", no_wrap=True)
+    for run in runs:
+        table.add_column(run.label, no_wrap=True)
+    order = {name: index for index, name in enumerate(dict.fromkeys(key[0] for key in rows))}
+    previous = None
+    for key in sorted(rows, key=lambda k: order[k[0]]):  # stable: each workload's cells in run order
+        if previous is not None and key[0] != previous:
+            table.add_section()
+        previous = key[0]
+        texts = []
+        for column, cell in enumerate(rows[key]):
+            if cell is None:
+                texts.append(_missing_text(runs[column], key))
+                continue
+            mark = _mark(cell, judged[column].get(key[0]), symbols)
+            texts.append(speedup_text(cell) + (f" {mark}" if mark else ""))
+        table.add_row(*_texts(key[0], key[1], key[2], *texts))
+    if rows:
+        console.print(table)
+        console.print("Which wins here:", style="bold")
+        for run, verdict_map in zip(runs, judged):
+            for verdict in verdict_map.values():
+                console.print(f"  {run.label}: {verdict.text()}", markup=False)
+    _print_footer(console, runs)
+
+
+def _texts(*values: Any) -> List[Any]:
+    """Cells as rich Text: a user's workload name or a '[1.95-1.99]' is text, never markup."""
+    from rich.text import Text
+
+    return [Text(str(value)) for value in values]
+
+
+def _missing_text(run: Run, key: Tuple[str, str, int]) -> str:
+    workload, strategy = key[0], key[1]
+    if strategy in run.unavailable or workload in run.unavailable:
+        return "unavailable"
+    if any(text.startswith(f"{workload} x {strategy} x{key[2]}:") for text in run.failures):
+        return "FAILED"
+    return "not run" if not run.complete else "n/a"
+
+
+def _style(cell: Cell, mark: str) -> Optional[str]:
+    if cell.get("over_limit"):
+        return "red"
+    if cell.get("noisy"):
+        return "yellow"
+    return "bold green" if mark.endswith("best") else None
+
+
+def _print_footer(console: Any, runs: Sequence[Run]) -> None:
+    several = len(runs) > 1
+    for run in runs:
+        prefix = f"{run.label}: " if several else ""
+        for name, reason in run.unavailable.items():
+            console.print(f"unavailable: {prefix}{name}: {reason}", markup=False)
+        for failure in run.failures:
+            console.print(f"FAILED: {prefix}{failure}", markup=False)
+        if run.not_applicable:
+            console.print(f"{prefix}{len(run.not_applicable)} workload x strategy pairs do not apply "
+                          "(--json lists them)", markup=False)
+        if run.header.get("error"):
+            console.print(f"{prefix}no result: {run.header['error']}", markup=False)
+            if not run.cells:
+                continue
+        done = f"{len(run.cells)} cell{'' if len(run.cells) == 1 else 's'}"
+        if run.seconds is not None:
+            done += f" in {run.seconds:.0f} s"
+        if not run.complete:
+            done += f" (incomplete: {len(run.cells)} of {run.planned} planned cells measured)"
+        console.print(prefix + done, markup=False)
+        if run.cells and not several:
+            control = (run.header.get("aa_control") or {}).get("describe")
+            if control:
+                console.print(control, markup=False)
+    console.print(DEFINITION, markup=False)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
