@@ -15,6 +15,7 @@ import gc
 import multiprocessing
 import multiprocessing.pool
 import signal
+import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -94,28 +95,53 @@ def _release_if_held_by_the_dead(lock: Any) -> None:
             pass  # a thread here released it in between: it was free
 
 
+# Sessions that use multiprocessing's helpers, open in this process now, and whether the helpers
+# were up before the first of them: the helpers are stopped when the last one closes, never under
+# another session that still needs them (stopping the resource tracker under it hangs that session).
+_sessions_lock = threading.Lock()
+_sessions_open = 0
+_running_before_first: Dict[str, bool] = {}
+
+
 def _helper_processes_running() -> Dict[str, bool]:
-    """Whether multiprocessing's own helper processes (forkserver, resource tracker) are up."""
+    """Register a session that may start multiprocessing's helpers (forkserver, resource tracker);
+    returns which of them were up before the first open session. Pair with _stop_helper_processes."""
+    global _sessions_open, _running_before_first
     from multiprocessing import forkserver, resource_tracker
 
-    return {
-        "forkserver": getattr(forkserver._forkserver, "_forkserver_pid", None) is not None,
-        "resource_tracker": getattr(resource_tracker._resource_tracker, "_pid", None) is not None,
-    }
+    with _sessions_lock:
+        if _sessions_open == 0:
+            _running_before_first = {
+                "forkserver": getattr(forkserver._forkserver, "_forkserver_pid", None) is not None,
+                "resource_tracker": getattr(resource_tracker._resource_tracker, "_pid", None) is not None,
+            }
+        _sessions_open += 1
+        return {**_running_before_first, "_registered": True}
 
 
 def _stop_helper_processes(were_running: Dict[str, bool]) -> None:
-    """Stop the helpers a session started, so no child process outlives a run.
+    """Unregister a session; the last one to close stops the helpers the sessions started, so no
+    child process outlives a run. Calling it twice with the same dict is harmless.
 
     multiprocessing keeps its forkserver and resource tracker alive until the
     parent exits; they are private, so each stop is guarded.
     """
+    global _sessions_open
     from multiprocessing import forkserver, resource_tracker
 
-    helpers = {"forkserver": forkserver._forkserver, "resource_tracker": resource_tracker._resource_tracker}
-    for name, helper in helpers.items():
+    if not were_running.pop("_registered", False):
+        return
+    with _sessions_lock:
+        _sessions_open = max(0, _sessions_open - 1)
+        if _sessions_open:
+            return
+        before = dict(_running_before_first)
+    helpers = {"forkserver": (forkserver._forkserver, "_forkserver_pid"),
+               "resource_tracker": (resource_tracker._resource_tracker, "_pid")}
+    for name, (helper, pid) in helpers.items():
         stop = getattr(helper, "_stop", None)
-        if not were_running.get(name, True) and stop is not None:
+        running = getattr(helper, pid, None) is not None
+        if running and not before.get(name, True) and stop is not None:
             try:
                 stop()
             except (OSError, ChildProcessError):
@@ -177,6 +203,7 @@ class _PoolSession(Session):
 
     def close(self) -> None:
         if self._pool is None:
+            _stop_helper_processes(self._helpers)  # start() failed before the pool existed
             return
         pool, self._pool = self._pool, None
         if self._clean:
@@ -263,6 +290,7 @@ class _ExecutorSession(Session):
 
     def close(self) -> None:
         if self._executor is None:
+            _stop_helper_processes(self._helpers)  # start() failed before the executor existed
             return
         executor, self._executor = self._executor, None
         processes = list((executor._processes or {}).values()) + self._processes
