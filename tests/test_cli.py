@@ -7,6 +7,9 @@ import sys
 import pytest
 
 import gilcore
+import gilcore.gil
+from gilcore.optional import missing_reason
+from gilcore.plan import make_plan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -26,6 +29,14 @@ def gilcore_cli(*args, env=None, timeout=300):
     (["--size", "-5"], "size must be at least 1"),
     (["--size", "1.5"], "--size must be a whole number"),
     (["--repeats", "0"], "--repeats must be at least 1"),
+    (["--max-repeats", "0"], "--max-repeats must be at least 1"),
+    (["--output", "/nonexistent-dir/run.jsonl"], "cannot write --output /nonexistent-dir/run.jsonl"),
+    (["--python", "9.99"], "--python 9.99: no such interpreter here"),
+    (["--python", "/nonexistent/python3"], "--python /nonexistent/python3: not an executable file"),
+    (["--python", "/etc/hostname"], "--python /etc/hostname: "),  # not executable, or not Python
+    (["--python", "3.12", "--workload", "nope"], "unknown workload 'nope'"),
+    (["--python", "3.12", "--strategy", "teleport"], "unknown strategy 'teleport'"),
+    (["--python", "3.12", "--workers", "0"], "workers must be at least 1"),
     (["--workload", "json:nothing_here"], "cannot load workload 'json:nothing_here'"),
     (["--workload", "json:dumps"], "must take (n) or (start, stop)"),
     (["--no-such-flag"], "unrecognized arguments"),
@@ -53,6 +64,7 @@ UNAVAILABLE = {name: s.unavailable_reason() for name, s in gilcore.STRATEGIES.it
     (["--timeout", "-1"], "--timeout must be positive"),
     (["--timeout", "nan"], "--timeout must be positive"),
     (["--repeats", "x"], "argument --repeats: invalid int value"),
+    (["--max-repeats", "-2"], "--max-repeats must be at least 1"),
     (["--workload", ""], "unknown workload ''; choose from countdown"),
     *[(["--strategy", name], f"strategy {name} is unavailable here: {reason}") for name, reason in UNAVAILABLE.items()],
 ])
@@ -96,13 +108,28 @@ def test_report_with_only_corrupt_results_exits_2_naming_the_file(tmp_path, no_l
     assert not out.exists()  # nothing written
 
 
-def test_json_contains_every_cell(no_leaks):
-    done = gilcore_cli("--json", "--size", "6", "--repeats", "1", "--workers", "1,2")
+def test_default_json_contains_every_planned_cell(no_leaks):
+    done = gilcore_cli("--json", "--workload", "sleep", "--size", "6", "--repeats", "1", "--max-repeats", "1")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    planned = make_plan(["sleep"])
+    assert [(c["workload"], c["strategy"], c["workers"]) for c in report["cells"]] == planned.keys
+    assert report["complete"] and report["planned"] == len(planned.cells)
+    assert report["unavailable"] == planned.unavailable
+
+
+@pytest.mark.slow  # every strategy, dask's and loky's start-ups included: about a minute and a half
+def test_full_json_contains_every_cell(no_leaks):
+    done = gilcore_cli("--full", "--json", "--size", "6", "--repeats", "1", "--max-repeats", "1", "--workers", "1,2")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     cells = {(c["workload"], c["strategy"], c["workers"]) for c in report["cells"]}
     expected = set()
     for workload in gilcore.WORKLOADS.values():
+        if workload.kind == "ft-pattern" and not gilcore.gil.free_threaded_build():
+            continue  # --full takes them only on free-threaded builds
+        if missing_reason(workload):
+            continue
         for strategy in gilcore.STRATEGIES.values():
             if gilcore.applicability(workload, strategy):
                 continue
@@ -115,13 +142,16 @@ def test_json_contains_every_cell(no_leaks):
     for cell in report["cells"]:
         assert cell["value"] == cell["expected"]
         assert cell["speedup"] > 0
-    assert "[1/" in done.stderr  # progress is shown while it runs
+    assert report["aa_control"]["describe"].startswith("A/A control")
+    assert "[1/" in done.stderr and "elapsed" in done.stderr  # progress is shown while it runs
 
 
 def test_table_lists_unavailable_strategies_and_speedups(no_leaks):
-    done = gilcore_cli("--workload", "sleep", "--workers", "2", "--size", "8", "--repeats", "1")
+    done = gilcore_cli("--full", "--workload", "sleep", "--workers", "2", "--size", "8", "--repeats", "1",
+                       "--max-repeats", "1")
     assert done.returncode == 0, done.stderr
     assert "sleep" in done.stdout and "asyncio" in done.stdout and "x" in done.stdout
+    assert "Which wins here:" in done.stdout and "A/A control" in done.stdout
     for name, strategy in gilcore.STRATEGIES.items():
         if strategy.unavailable_reason():
             assert f"unavailable: {name}" in done.stdout

@@ -1,0 +1,203 @@
+"""--python: which interpreter a name means, the child's process group, and a real comparison (slow)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import psutil
+import pytest
+
+from gilcore import multipython
+from gilcore.interpreters import Interpreter, discover
+from gilcore.runner import UsageError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FOUND = [i for i in discover() if i.exists]
+
+
+def cpython(version, free=False):
+    """The newest interpreter of that minor version that gilcore can run in, or None."""
+    wanted = tuple(int(p) for p in version.split("."))
+    matches = [i for i in FOUND if i.implementation == "cpython" and i.free_threaded == free
+               and multipython._version(i.version)[:2] == wanted]
+    return max(matches, key=lambda i: multipython._version(i.version)) if matches else None
+
+
+def fake(name, version, free=False, executable=sys.executable):
+    return Interpreter(name=name, executable=executable, version=version, free_threaded=free)
+
+
+def test_a_version_means_the_newest_matching_interpreter():
+    found = [fake("cpython-3.11", "3.11"), fake("cpython-3.11.7", "3.11.7"), fake("cpython-3.13.5t", "3.13.5", True),
+             fake("cpython-3.13.0", "3.13.0")]
+    assert multipython.resolve("3.11", found).name == "cpython-3.11.7"
+    assert multipython.resolve("3.13t", found).name == "cpython-3.13.5t"
+    assert multipython.resolve("3.13", found).name == "cpython-3.13.0"  # a GIL build for a plain version
+    assert multipython.resolve("cpython-3.11", found).name == "cpython-3.11"  # a name from discover()
+    assert multipython.resolve("3.11.7", found).name == "cpython-3.11.7"
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("3.99", "--python 3.99: no such interpreter here (found: cpython-3.8.18"),
+    ("3.8", "--python 3.8: cpython-3.8.18 is too old; gilcore needs Python 3.9 or newer"),
+    ("/nonexistent/python", "--python /nonexistent/python: not an executable file"),
+    ("./nope", "--python ./nope: not an executable file"),
+    ("/bin/true", "--python /bin/true: does not run as a Python 3 interpreter"),
+])
+def test_bad_python_is_a_usage_error(spec, message):
+    found = [fake("cpython-3.8.18", "3.8.18")]
+    with pytest.raises(UsageError) as error:
+        multipython.resolve(spec, found)
+    assert str(error.value).startswith(message)
+
+
+def test_a_path_is_asked_what_it_is():
+    interpreter = multipython.resolve(sys.executable, [])
+    assert interpreter.version == ".".join(map(str, sys.version_info[:3]))
+    assert interpreter.executable == os.path.abspath(sys.executable)
+
+
+def test_the_same_binary_twice_runs_once():
+    me = os.path.realpath(sys.executable)
+    assert len(multipython.resolve_all([me, me])) == 1
+
+
+def test_the_venv_key_follows_the_source(tmp_path):
+    tree = tmp_path / "tree"
+    (tree / "gilcore").mkdir(parents=True)
+    (tree / "pyproject.toml").write_text("[project]\n")
+    (tree / "gilcore" / "a.py").write_text("x = 1\n")
+    (tree / "gilcore" / "__pycache__").mkdir()
+    (tree / "gilcore" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    (tree / "gilcore" / "_k.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\0")
+    first = multipython.source_hash(tree)
+    assert [p.name for p in multipython.source_files(tree)] == ["pyproject.toml", "a.py"]
+    (tree / "gilcore" / "a.py").write_text("x = 2\n")
+    assert multipython.source_hash(tree) != first
+
+
+def test_child_arguments_forward_the_cells_and_never_the_python_list(tmp_path):
+    from gilcore.cli import build_parser, check_run_options
+
+    args = build_parser().parse_args(["--python", "3.12", "--workload", "mymod:f", "--workload", "countdown",
+                                      "--workers", "1,2", "--size", "10", "--full", "--json"])
+    check_run_options(args)
+    argv = multipython.child_arguments(args, tmp_path / "out.jsonl")
+    assert argv == ["--workload", "mymod:f", "--workload", "countdown", "--workers", "1,2", "--size", "10",
+                    "--repeats", "3", "--max-repeats", "10", "--timeout", "300.0", "--full", "--skip-unavailable",
+                    "--json", "--output", str(tmp_path / "out.jsonl")]
+
+
+def test_child_env_puts_the_callers_modules_after_the_venvs_own(monkeypatch, tmp_path):
+    monkeypatch.setenv("PYTHONPATH", "tests")
+    monkeypatch.setenv("PYTHON_GIL", "0")
+    monkeypatch.chdir(tmp_path)
+    env = multipython.child_env(fake("cpython-3.12.1", "3.12.1"))
+    assert "PYTHONPATH" not in env and "PYTHON_GIL" not in env  # PYTHON_GIL=0 is fatal on a GIL build
+    assert env[multipython.CHILD_PATH].split(os.pathsep) == [str(tmp_path), str(tmp_path / "tests")]
+    assert multipython.child_env(fake("cpython-3.13.5t", "3.13.5", True))["PYTHON_GIL"] == "0"
+
+
+GRANDCHILD = textwrap.dedent("""
+    import subprocess, sys, time
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    open(sys.argv[1], "w").write("started")
+    time.sleep(600)
+""")
+
+
+def _group_members(pgid, wait=5.0):
+    """Live processes of the group (zombies are dead: their new parent reaps them when it gets to it)."""
+    deadline = time.monotonic() + wait
+    while True:
+        alive = [p for p in psutil.process_iter(["pid", "status"])
+                 if _pgid(p.pid) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
+
+
+def _pgid(pid):
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+@pytest.mark.parametrize("how", ["stall", "ctrl-c"])
+def test_a_stalled_or_interrupted_child_leaves_nothing(tmp_path, how, no_leaks):
+    marker = tmp_path / "started"
+    seen = {"pid": None}
+
+    def on_output():
+        if how == "ctrl-c" and marker.exists():
+            raise KeyboardInterrupt
+        return False
+
+    command = [sys.executable, "-c", GRANDCHILD, str(marker)]
+    original = subprocess.Popen
+
+    def remember(*args, **kwargs):
+        process = original(*args, **kwargs)
+        seen["pid"] = process.pid
+        return process
+
+    expected = KeyboardInterrupt if how == "ctrl-c" else multipython.ChildStalled
+    started = time.monotonic()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(multipython.subprocess, "Popen", remember)
+        with pytest.raises(expected):
+            multipython.run_child(command, env=dict(os.environ), on_output=on_output, stall_seconds=2,
+                                  poll_seconds=0.05)
+    assert time.monotonic() - started < 30
+    assert seen["pid"] and not _group_members(seen["pid"])  # the child and its own child are gone
+
+
+# ------------------------------------------------------------------------- the real thing (slow)
+
+THREE = [v for v in ("3.11", "3.12", "3.13") if cpython(v)]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(len(THREE) < 2, reason="needs two of CPython 3.11, 3.12, 3.13 (scripts/setup-interpreters)")
+def test_compare_interpreters_on_a_users_workload(tmp_path, no_leaks):
+    """Each interpreter in its venv (made once under the cache, then reused), the user's module found
+    through PYTHONPATH, one column each; the run file holds one run per interpreter."""
+    log = tmp_path / "compare.jsonl"
+    env = dict(os.environ, PYTHONPATH="tests")  # relative, as a user would write it
+    args = [a for v in THREE[:2] for a in ("--python", v)]
+    command = [sys.executable, "-m", "gilcore", *args, "--workload", "byo_example:sum_of_squares",
+               "--strategy", "threads", "--strategy", "pool-spawn", "--workers", "2", "--size", "20000",
+               "--repeats", "1", "--max-repeats", "1", "--output", str(log)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, env=env, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    head = next(line for line in done.stdout.splitlines() if line.lstrip().startswith("workload"))
+    for version in THREE[:2]:
+        assert f"cpython-{cpython(version).version}" in head
+    assert "Traceback" not in done.stderr
+    from gilcore.runlog import read_runs
+
+    runs = read_runs(str(log))
+    assert [r.header["python"] for r in runs] == [f"cpython-{cpython(v).version}" for v in THREE[:2]]
+    for run in runs:
+        assert {c["strategy"] for c in run.cells} == {"threads", "pool-spawn"}
+        assert all(c["value"] == sum(i * i for i in range(20000)) for c in run.cells)
+        # the venv's own gilcore ran (its Cython extension matches), not the checkout in the cwd
+        assert run.header["executable"].startswith(str(multipython.venvs_dir()))
+    shown = subprocess.run([sys.executable, "-m", "gilcore", "show", str(log)], capture_output=True, text=True,
+                           timeout=60)
+    assert shown.returncode == 0 and head.strip() in shown.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not THREE, reason="needs CPython 3.11, 3.12 or 3.13")
+def test_a_usage_error_in_every_child_is_one_line_exit_2(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "gilcore", "--python", THREE[0], "--workload", "no_such_mod:f"],
+                          capture_output=True, text=True, timeout=1800, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1] == "gilcore: error: cannot load workload 'no_such_mod:f': No module named 'no_such_mod'"
+    assert "Traceback" not in done.stderr
