@@ -27,10 +27,11 @@ DEFAULT_WORKLOADS = ("countdown", "primes", "numpy-matmul", "sha256", "sleep", "
 # and dask.distributed (a cluster: 2-4 s of start-up per cell, a quarter of the default run's time).
 FULL_ONLY_STRATEGIES = ("serial", "pool-fork", "pool-spawn", "pool-forkserver", "joblib-threads",
                         "dask-distributed")
-# Default-run size = own size x this: one serial run of ~50 ms here, long enough for the noise meter
-# (pairs under 50 ms cannot be judged) and short enough for ~60 cells in a minute.
+# Default-run size = own size x this: one serial run of ~50-80 ms on this kind of machine (measured
+# with 3.11), long enough for the noise meter (pairs under 50 ms cannot be judged), short enough for
+# ~60 cells in under two minutes. primes costs ~n^1.5, hence its larger fraction.
 QUICK_FRACTION: Dict[str, float] = {
-    "countdown": 0.4, "primes": 0.5, "numpy-matmul": 1 / 3, "sha256": 0.5, "zlib": 0.25,
+    "countdown": 0.2, "primes": 0.35, "numpy-matmul": 0.25, "sha256": 0.4, "zlib": 0.1,
     "sleep": 0.15, "socket": 0.25, "file-read": 0.25,
 }
 # The default run's cap of pairs per cell (--full: runner.MAX_PAIRS): on a loaded machine pairs are
