@@ -194,7 +194,9 @@ def print_comparison(runs: Sequence[Run], stream: Optional[TextIO] = None) -> No
         where = run.header.get("interpreter") or run.header.get("executable")
         numpy = (run.header.get("venv") or {}).get("numpy", "") if run.header.get("venv") else ""
         extra = f", numpy {numpy}" if numpy else (", no numpy" if run.header.get("venv") else "")
-        console.print(f"{run.label} ({where}{extra}): {control}", markup=False)
+        gil = run.header.get("gil_enabled")
+        state = "" if gil is None else f", GIL {'on' if gil else 'off'}"
+        console.print(f"{run.label} ({where}{extra}{state}): {control}", markup=False)
     judged = [verdicts(run.cells) for run in runs]
     rows: Dict[Tuple[str, str, int], List[Optional[Cell]]] = {}
     for column, run in enumerate(runs):
