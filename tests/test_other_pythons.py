@@ -1,4 +1,4 @@
-"""gilcore on the other CPythons here: subinterpreters on 3.12/3.13, free-threading on 3.13t.
+"""gilcore on the other CPythons here: subinterpreters on 3.12-3.15, free-threading on 3.13t.
 
 Each check builds gilcore into a fresh venv of that Python (about a minute each),
 so they are slow; CI runs them. An interpreter this machine lacks is skipped with
@@ -39,13 +39,48 @@ def gilcore_json(python, *args, env=None):
     return json.loads(done.stdout)
 
 
-@pytest.mark.parametrize("version", ["3.12", "3.13"])
+@pytest.mark.parametrize("version", ["3.12", "3.13", "3.14", "3.15"])
 def test_subinterpreters_give_the_checksum_and_their_own_gil(version, tmp_path):
     python = venv_with_gilcore(find(version), tmp_path / "venv")
-    report = gilcore_json(python, "--strategy", "subinterpreters", "--workers", "1,2,3", "--size", "4000",
-                          "--workload", "countdown", "--workload", "primes", "--workload", "sleep")
-    assert report["failures"] == [] and len(report["cells"]) == 9
+    # concurrent.interpreters and InterpreterPoolExecutor are public from 3.14
+    strategies = ["subinterpreters"] + (["interpreter-pool"] if version >= "3.14" else [])
+    report = gilcore_json(python, *[a for s in strategies for a in ("--strategy", s)], "--workers", "1,2,3",
+                          "--size", "4000", "--workload", "countdown", "--workload", "primes", "--workload", "sleep")
+    assert report["failures"] == [] and len(report["cells"]) == 9 * len(strategies)
     assert all(cell["value"] == cell["expected"] for cell in report["cells"])
+
+
+SPAWN_CHECK = """
+import multiprocessing, os, ssl, sqlite3, ctypes, subprocess, sys, sysconfig
+
+def square(x):
+    return x * x, sys.executable
+
+if __name__ == "__main__":
+    for method in ("spawn", "forkserver"):
+        with multiprocessing.get_context(method).Pool(2) as pool:
+            assert pool.map(square, [3, 4]) == [(9, sys.executable), (16, sys.executable)], method
+    child = subprocess.run([sys.executable, "-c", "import ssl, sys; print(sys.prefix)"], capture_output=True, text=True)
+    assert child.returncode == 0 and child.stdout.strip() == sys.prefix, child.stderr
+    assert os.path.isfile(os.path.join(sysconfig.get_paths()["include"], "Python.h"))
+    print(multiprocessing.get_start_method(), ssl.OPENSSL_VERSION, sqlite3.sqlite_version)
+"""
+
+
+@pytest.mark.parametrize("version", ["3.14", "3.15"])
+def test_a_newer_cpython_runs_venv_pip_spawn_and_forkserver(version, tmp_path):
+    """Debian unstable's binaries run from a private root with their own glibc: a venv of one
+    (its python is a symlink), pip inside it, and multiprocessing's fresh interpreters all work."""
+    base = find(version)
+    subprocess.run([base, "-m", "venv", str(tmp_path / "venv")], check=True, timeout=600)
+    python = str(tmp_path / "venv" / "bin" / "python")
+    pip = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True, timeout=120)
+    assert pip.returncode == 0 and f"(python {version})" in pip.stdout, pip.stderr
+    (tmp_path / "check.py").write_text(SPAWN_CHECK)
+    done = subprocess.run([python, str(tmp_path / "check.py")], capture_output=True, text=True, timeout=300,
+                          cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0] == "forkserver"  # Linux's default start method from 3.14
 
 
 def test_free_threaded_build_keeps_its_gil_off(tmp_path):
