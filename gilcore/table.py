@@ -18,6 +18,7 @@ from gilcore.runlog import Run
 
 Cell = Dict[str, Any]
 
+WRAPPABLE = ("workload", "strategy", "speedup")
 DEFINITION = ("speedup = geometric mean of the per-pair ratios serial time / parallel time (same kernel, "
               "same size, interleaved in one process, order rotated), [95 % interval], n = pairs")
 
@@ -39,8 +40,9 @@ def speedup_text(cell: Cell) -> str:
     pairs = cell.get("pairs") or []
     dropped = [pair for pair in pairs if not pair.get("kept", True)]
     if pairs and len(dropped) == len(pairs):  # no quiet pair at all: the value stands on noisy ones
-        whys = sorted({pair.get("why_dropped") or "noise" for pair in dropped})
-        return text + f" (noisy: every pair {' or '.join(whys)})"
+        whys = {pair.get("why_dropped") for pair in dropped}
+        return text + (" (noisy: every pair over the limit)" if whys == {"beyond the physical limit"}
+                       else " (noisy: no quiet pair)")
     notes = []
     if cell.get("remeasured"):
         notes.append(f"{cell['remeasured']} re-measured")
@@ -120,8 +122,8 @@ def _console(stream: TextIO) -> Any:
     from rich.console import Console
 
     terminal = _is_terminal(stream)
-    # Not a terminal (a pipe, a file, CI): wide enough that no row wraps; rich would assume 80.
-    width = None if terminal else int(os.environ.get("COLUMNS", "0") or 0) or 200
+    # Not a terminal (a pipe, a file, CI): as wide as the table needs, never cut; rich would assume 80.
+    width = None if terminal else int(os.environ.get("COLUMNS", "0") or 0) or 10_000
     # soft_wrap: a long line (a path, the A/A control) stays one line; tables size themselves.
     return Console(file=stream, width=width, highlight=False, soft_wrap=True, emoji=False)
 
@@ -163,7 +165,9 @@ def print_run(run: Run, stream: Optional[TextIO] = None, *, header: bool = True)
     for name, justify in (("workload", "left"), ("strategy", "left"), ("W", "right"), ("size", "right"),
                           ("serial s", "right"), ("parallel s", "right"), ("speedup", "left"), ("", "left"),
                           ("start-up s", "right"), ("GIL", "left")):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        # a narrow terminal folds the long columns; it never drops one or cuts a value short
+        table.add_column(name, justify=justify, no_wrap=name not in WRAPPABLE, overflow="fold",  # type: ignore[arg-type]
+                         min_width=len(name) or None)
     previous = None
     for cell in run.cells:
         if previous is not None and cell["workload"] != previous:
@@ -205,9 +209,10 @@ def print_comparison(runs: Sequence[Run], stream: Optional[TextIO] = None) -> No
             rows.setdefault(key, [None] * len(runs))[column] = cell
     table = Table(box=_box(stream), pad_edge=False, show_edge=False)
     for name in ("workload", "strategy", "W"):
-        table.add_column(name, justify="right" if name == "W" else "left", no_wrap=True)
+        table.add_column(name, justify="right" if name == "W" else "left", no_wrap=name == "W", overflow="fold",
+                         min_width=len(name))
     for run in runs:
-        table.add_column(run.label, no_wrap=True)
+        table.add_column(run.label, overflow="fold", min_width=12)
     order = {name: index for index, name in enumerate(dict.fromkeys(key[0] for key in rows))}
     previous = None
     for key in sorted(rows, key=lambda k: order[k[0]]):  # stable: each workload's cells in run order
@@ -229,6 +234,9 @@ def print_comparison(runs: Sequence[Run], stream: Optional[TextIO] = None) -> No
             for verdict in verdict_map.values():
                 console.print(f"  {run.label}: {verdict.text()}", markup=False)
     _print_footer(console, runs)
+    if any(run.header.get("venv") for run in runs):
+        console.print("Each interpreter ran in a venv of its own holding gilcore and numpy (where a wheel exists): "
+                      "strategies that need other packages are unavailable there.", markup=False)
 
 
 def _texts(*values: Any) -> List[Any]:

@@ -103,7 +103,9 @@ def test_import_error_while_running_is_unavailable_not_a_traceback(monkeypatch, 
     ({"remeasured": 2, "noisy": True, "n": 2}, "1.97x [1.95-1.99] n=2 (2 re-measured, noisy)"),
     ({"over_limit": True, "speedup": 2.23}, "over limit (2.23x > 2.10x): noise"),
     ({"noisy": True, "n": 3, "pairs": [{"kept": False, "why_dropped": "under load"}] * 3},
-     "1.97x [1.95-1.99] n=3 (noisy: every pair under load)"),
+     "1.97x [1.95-1.99] n=3 (noisy: no quiet pair)"),
+    ({"noisy": True, "n": 2, "pairs": [{"kept": False, "why_dropped": "beyond the physical limit"}] * 2},
+     "1.97x [1.95-1.99] n=2 (noisy: every pair over the limit)"),
 ])
 def test_speedup_text(values, text):
     assert table.speedup_text(cell(**values)) == text
