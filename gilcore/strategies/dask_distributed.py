@@ -21,6 +21,7 @@ fault, no worker process and no scheduler is left.
 """
 from __future__ import annotations
 
+import gc
 import importlib.util
 import logging
 import os
@@ -92,7 +93,7 @@ class _DaskSession(Session):
     scheduler: Optional[str] = None  # set by DaskDistributed.open
     _client: Any = None
     _cluster: Any = None
-    _chosen: List[str] = []  # the worker addresses tasks go to
+    _chosen: Optional[List[str]] = None  # the workers tasks go to on a bigger cluster; None: any
     _pids: List[int] = []  # LocalCluster worker processes (a remote cluster's are not ours)
     _clean = False
     _helpers: Dict[str, bool] = {}
@@ -109,7 +110,8 @@ class _DaskSession(Session):
             return
         self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                      host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
-                                     scheduler_kwargs={"allowed_failures": 0})
+                                     # no retries; its HTTP endpoint on a free loopback port, not 8787
+                                     scheduler_kwargs={"allowed_failures": 0, "dashboard_address": ":0"})
         self._client = Client(self._cluster, set_as_default=False)
 
     def warm_up(self, timeout: float) -> List[Optional[bool]]:
@@ -117,10 +119,12 @@ class _DaskSession(Session):
             self._client.wait_for_workers(self.workers, timeout=timeout)
         except TimeoutError:
             raise WorkerError(f"{self.workers} dask workers did not start within {timeout:g} s") from None
-        # On a bigger cluster, the same W workers every time (loose: elsewhere only if they are gone).
-        self._chosen = sorted(self._client.run(os.getpid))[:self.workers]
+        # On a bigger cluster, tasks go to the same W workers (a restriction, so only there: a
+        # restarted worker has a new address, and tasks restricted to gone workers wait for ever).
+        every = sorted(self._client.run(os.getpid))
+        self._chosen = every[:self.workers] if len(every) > self.workers else None
         answers = self._client.run(_prepare_worker, self.workload.prepare, self.workload.uses_blas,
-                                   workers=self._chosen)
+                                   workers=self._chosen or every)
         if self._cluster is not None:
             self._pids = [pid for _, pid in answers.values()]
         self._clean = True
@@ -131,14 +135,15 @@ class _DaskSession(Session):
 
         self._clean = False
         futures = [self._client.submit(call_kernel, self.kernel, chunk, self.extra, pure=False,
-                                       workers=self._chosen, allow_other_workers=True) for chunk in chunks]
+                                       workers=self._chosen) for chunk in chunks]
         try:
             self._wait_for_all_or_an_error(futures, timeout)
             try:
                 results = self._client.gather(futures)
             except KilledWorker as error:
-                raise WorkerError(f"a dask worker process died running a task, which dask does not retry "
-                                  f"here (allowed_failures=0): {error}") from None
+                worker = getattr(getattr(error, "last_worker", None), "address", "a worker")
+                raise WorkerError(f"dask worker process {worker} died running a task, which dask does not "
+                                  "retry here (allowed_failures=0)") from error
         finally:
             self._client.cancel([future for future in futures if not future.done()], force=True)
             del futures
@@ -176,6 +181,10 @@ class _DaskSession(Session):
         finally:
             _kill_pids(self._pids)  # a worker stuck in its kernel does not stop when asked
             self._pids = []
+            # The nannies' queues hold semaphores multiprocessing's tracker knows: unlinked before it
+            # stops, or their finalizers would start a new tracker to unregister them.
+            del client, cluster
+            gc.collect()
             _stop_helper_processes(self._helpers)
             _retire_offload_thread()
 
