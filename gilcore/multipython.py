@@ -56,6 +56,7 @@ PROBE_CODE = ("import json, sys, sysconfig; print(json.dumps([sys.implementation
               "list(sys.version_info[:3]), bool(sysconfig.get_config_var('Py_GIL_DISABLED'))]))")
 SOURCE_SUFFIXES = (".py", ".pyx", ".pxd")
 SOURCE_TOP_FILES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md")
+UNHASHED = ("README.md",)
 INSTALL_TIMEOUT = 1800.0  # a first Cython build and downloads on a busy 2-core machine
 STOP_GRACE = 10.0  # seconds a child has to shut its workers down after SIGINT
 
@@ -161,8 +162,11 @@ def source_files(tree: Path) -> List[Path]:
 
 
 def source_hash(tree: Path) -> str:
+    """What names a venv: the code it installs (the README is copied for the metadata, not hashed)."""
     digest = hashlib.sha256()
     for path in source_files(tree):
+        if path.relative_to(tree).as_posix() in UNHASHED:
+            continue
         digest.update(str(path.relative_to(tree)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
 
@@ -459,6 +463,7 @@ def _run_one(interpreter: Interpreter, args: argparse.Namespace, tree: Path, dig
         run.header["error"] = f"no venv: {error}"
         progress.note(f"{interpreter.name}: {run.header['error']}")
         return
+    progress.idle()  # a venv made now is not the first cell's time
     output = scratch / f"{interpreter.name}.jsonl"
     output.write_text("")
     tail = _Tail(output)

@@ -109,6 +109,10 @@ class Progress:
             text = " ".join(part for part in (self._label or " ".join(map(str, key)), note) if part)
             print(f"[{self.done}/{self.total}] {text} ({self._times()})", file=self.stream, flush=True)
 
+    def idle(self) -> None:
+        """Time since the last cell went to something else (making a venv): not counted for any cell."""
+        self._last = time.perf_counter()
+
     def note(self, text: str) -> None:
         """A line that stays (above the bar on a terminal)."""
         if self._bar is not None:

@@ -75,6 +75,8 @@ def test_the_venv_key_follows_the_source(tmp_path):
     (tree / "gilcore" / "_k.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\0")
     first = multipython.source_hash(tree)
     assert [p.name for p in multipython.source_files(tree)] == ["pyproject.toml", "a.py"]
+    (tree / "README.md").write_text("words\n")  # copied for the metadata, changes no behaviour
+    assert multipython.source_hash(tree) == first
     (tree / "gilcore" / "a.py").write_text("x = 2\n")
     assert multipython.source_hash(tree) != first
 
