@@ -37,7 +37,7 @@ QUICK_FRACTION: Dict[str, float] = {
 # The default run's cap of pairs per cell (--full: runner.MAX_PAIRS): on a loaded machine pairs are
 # dropped and re-measured, and the cap is what keeps the run near a minute.
 QUICK_MAX_PAIRS = 6
-FT_QUICK_FRACTION = 0.25  # the ft-* patterns take ~0.15 s at their own size on 3.11, ~2x that on 3.13t
+FT_QUICK_FRACTION = 0.15  # the ft-* patterns take ~0.15 s at their own size on 3.11, ~2x that on 3.13t
 
 
 @dataclass(frozen=True)
