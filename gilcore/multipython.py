@@ -209,16 +209,19 @@ def ensure_venv(interpreter: Interpreter, tree: Path, digest: str,
                 say: Callable[[str], None] = lambda text: None) -> Venv:
     """The interpreter's venv with this source installed, made now if needed; raises VenvError."""
     path = venv_path(interpreter, digest)
-    with _locked(path, exclusive=True):
-        ready = path / VENV_READY
-        if not ready.is_file():
-            say(f"{interpreter.name}: making its venv with gilcore and numpy (once per source version) ...")
-            started = time.perf_counter()
-            _make_venv(interpreter, tree, path)
-            say(f"{interpreter.name}: venv ready in {time.perf_counter() - started:.0f} s: {path}")
-        info = json.loads(ready.read_text(encoding="utf-8"))
-    _prune_siblings(path)
-    return Venv(path, info.get("numpy"))
+    try:
+        with _locked(path, exclusive=True):
+            ready = path / VENV_READY
+            if not ready.is_file():
+                say(f"{interpreter.name}: making its venv with gilcore and numpy (once per source version) ...")
+                started = time.perf_counter()
+                _make_venv(interpreter, tree, path)
+                say(f"{interpreter.name}: venv ready in {time.perf_counter() - started:.0f} s: {path}")
+            info = json.loads(ready.read_text(encoding="utf-8"))
+        _prune_siblings(path)
+    except (OSError, ValueError) as error:  # an unwritable cache, a damaged marker file
+        raise VenvError(f"{path}: {error}") from None
+    return Venv(path, info.get("numpy") if isinstance(info, dict) else None)
 
 
 def _make_venv(interpreter: Interpreter, tree: Path, path: Path) -> None:
@@ -252,16 +255,24 @@ def _make_venv(interpreter: Interpreter, tree: Path, path: Path) -> None:
 
 
 def _step(command: List[str], log: Any, log_path: Path, what: str, timeout: float) -> None:
+    """One install step in a process group of its own: a timeout or Ctrl-C kills pip and its builds too."""
     log.write(f"$ {' '.join(command)}\n")
     log.flush()
     try:
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                              timeout=timeout, env=_clean_env(False), start_new_session=True)
-    except subprocess.TimeoutExpired:
-        raise VenvError(f"{what} took longer than {timeout:.0f} s (log: {log_path})") from None
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   env=_clean_env(False), start_new_session=True)
     except OSError as error:
         raise VenvError(f"{what}: {error}") from None
-    if done.returncode != 0:
+    try:
+        returncode = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(process)
+        raise VenvError(f"{what} took longer than {timeout:.0f} s (log: {log_path})") from None
+    except BaseException:
+        kill_group(process)
+        raise
+    kill_group(process)  # nothing of a finished step may linger (a build's compiler, say)
+    if returncode != 0:
         log.flush()
         raise VenvError(f"{what} failed: {_last_line(log_path)} (log: {log_path})")
 
@@ -434,10 +445,10 @@ def main_compare(args: argparse.Namespace) -> int:
             interrupted = True
         finally:
             progress.close()
-    if not any(run.cells for run in runs) and not interrupted:
-        errors = {run.header.get("error") for run in runs}
-        if len(errors) == 1 and None not in errors:  # the same usage error everywhere: the input is wrong
-            raise UsageError(str(errors.pop()))
+    if runs and not interrupted and all(run.header.get("usage_error") for run in runs):
+        errors = {run.header["error"] for run in runs}
+        if len(errors) == 1:  # every interpreter refused the input the same way: the input is wrong
+            raise UsageError(errors.pop())
     if args.json:
         print(json.dumps({"interpreters": [dict(run.to_json(), venv=run.header.get("venv"),
                                                 error=run.header.get("error")) for run in runs]},
@@ -508,4 +519,5 @@ def _run_one(interpreter: Interpreter, args: argparse.Namespace, tree: Path, dig
         last = [line for line in done.stderr.splitlines() if line.strip()]
         message = (last or [f"exited with status {done.returncode}"])[-1]
         run.header["error"] = message.replace("gilcore: error: ", "", 1)
+        run.header["usage_error"] = done.returncode == 2 and message.startswith("gilcore: error: ")
         progress.note(f"{interpreter.name}: {run.header['error']}")

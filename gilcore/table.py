@@ -233,7 +233,7 @@ def print_comparison(runs: Sequence[Run], stream: Optional[TextIO] = None) -> No
         for run, verdict_map in zip(runs, judged):
             for verdict in verdict_map.values():
                 console.print(f"  {run.label}: {verdict.text()}", markup=False)
-    _print_footer(console, runs)
+    _print_footer(console, runs, prefixed=True)
     if any(run.header.get("venv") for run in runs):
         console.print("Each interpreter ran in a venv of its own holding gilcore and numpy (where a wheel exists): "
                       "strategies that need other packages are unavailable there.", markup=False)
@@ -263,8 +263,8 @@ def _style(cell: Cell, mark: str) -> Optional[str]:
     return "bold green" if mark.endswith("best") else None
 
 
-def _print_footer(console: Any, runs: Sequence[Run]) -> None:
-    several = len(runs) > 1
+def _print_footer(console: Any, runs: Sequence[Run], prefixed: bool = False) -> None:
+    several = prefixed or len(runs) > 1
     for run in runs:
         prefix = f"{run.label}: " if several else ""
         for name, reason in run.unavailable.items():

@@ -203,3 +203,16 @@ def test_a_usage_error_in_every_child_is_one_line_exit_2(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert lines[-1] == "gilcore: error: cannot load workload 'no_such_mod:f': No module named 'no_such_mod'"
     assert "Traceback" not in done.stderr
+
+
+def test_an_interpreter_without_a_venv_is_a_line_in_the_table_not_a_traceback(monkeypatch, tmp_path, capsys):
+    from gilcore.cli import main
+
+    broken = Interpreter(name="cpython-3.99.0", executable="/bin/false", version="3.99.0")
+    monkeypatch.setenv("GILBENCH_VENVS", str(tmp_path / "venvs"))
+    monkeypatch.setattr(multipython, "resolve_all", lambda specs: [broken])
+    assert main(["--python", "3.99", "--workload", "countdown", "--strategy", "threads", "--workers", "2"]) == 1
+    out, err = capsys.readouterr()
+    assert "cpython-3.99.0: no result: no venv: python -m venv failed" in out
+    assert "Traceback" not in out + err
+    assert [p.name for p in (tmp_path / "venvs").iterdir() if not p.name.endswith((".lock", ".log"))] == []
