@@ -1,7 +1,5 @@
 """--python: which interpreter a name means, the child's process group, and a real comparison (slow)."""
-import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
