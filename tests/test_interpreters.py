@@ -76,6 +76,27 @@ def test_discovery_reads_interpreters_json(tmp_path, monkeypatch):
     assert interpreters.current().name in found  # added: the file does not list this binary
 
 
+def test_interpreters_json_carries_where_each_came_from_and_its_build_flags(tmp_path, monkeypatch):
+    listing = [{"name": "cpython-3.98.1t", "executable": sys.executable, "version": "3.98.1",
+                "implementation": "cpython", "free_threaded": True, "gil": "disabled", "source": "gilbench-build",
+                "config_args": "'--disable-gil' '--prefix=/x'", "implementation_version": "3.98.1"}]
+    (tmp_path / "interpreters.json").write_text(json.dumps(listing))
+    monkeypatch.setenv("GILBENCH_INTERPRETERS_JSON", str(tmp_path / "interpreters.json"))
+    found = {i.name: i for i in interpreters.discover()}["cpython-3.98.1t"]
+    assert found.source == "gilbench-build" and "--disable-gil" in found.config_args
+
+
+def test_discovery_without_json_looks_in_the_cache_bin_first(tmp_path, monkeypatch):
+    (tmp_path / "cache" / "bin").mkdir(parents=True)
+    os.symlink(sys.executable, tmp_path / "cache" / "bin" / "python3.95")
+    monkeypatch.setenv("GILBENCH_INTERPRETERS_JSON", str(tmp_path / "absent.json"))
+    monkeypatch.setenv("GILBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    found = {i.name: i for i in interpreters.discover()}
+    assert found["cpython-3.95"].source == "gilbench-build"
+
+
 def test_discovery_without_json_uses_path_and_pyenv_bin_dirs(tmp_path, monkeypatch):
     def executable(path):
         path.parent.mkdir(parents=True, exist_ok=True)
