@@ -61,6 +61,7 @@ class _JoblibSession(Session):
     """A managed ``joblib.Parallel``: entered in start(), exited in close()."""
 
     backend = ""
+    after_timeout = ""  # what joblib did about the workers when a call timed out
     _parallel: Any = None
     _clean = False
     _sequential = False  # joblib fell back to running the tasks in this thread (n_jobs=1)
@@ -93,8 +94,6 @@ class _JoblibSession(Session):
             raise
         self._clean = True
         return list(results)
-
-    after_timeout = ""
 
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
         return self._call(call_kernel, [(self.kernel, chunk, self.extra) for chunk in chunks], timeout)
@@ -135,7 +134,10 @@ class _LokySession(_JoblibSession):
         if self._sequential:
             return None
         with tempfile.TemporaryDirectory(prefix="gilcore-") as folder:
-            states = self._call(_meet_in_folder, [(folder, self.workers, timeout)] * self.workers, timeout)
+            try:
+                states = self._call(_meet_in_folder, [(folder, self.workers, timeout)] * self.workers, timeout)
+            except TimeoutError as error:  # raised by a worker that waited for the others in vain
+                raise WorkerError(f"loky's workers did not all start: {error}") from None
         self._processes = list(self._executor()._processes.values())
         return states
 
