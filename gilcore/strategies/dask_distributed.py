@@ -29,6 +29,7 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from gilcore.gil import free_threaded_build
 from gilcore.strategies import _warmup
 from gilcore.strategies.base import DEFAULT_TIMEOUT, WARMUP_TIMEOUT, Session, Strategy, WorkerError, call_kernel
 from gilcore.strategies.processes import _helper_processes_running, _stop_helper_processes
@@ -44,6 +45,9 @@ def dask_unavailable_reason() -> Optional[str]:
     if sys.version_info < (3, 10):
         return "dask.distributed supports Python 3.10 or newer (its releases for 3.9 ended in 2024)"
     if importlib.util.find_spec("distributed") is None:
+        if free_threaded_build() and sys.version_info[:2] == (3, 13):
+            return ("dask.distributed is not installed: msgpack, PyYAML and tornado, which it needs, ship no "
+                    "free-threaded 3.13 wheels (pip install builds them with a compiler)")
         return f"dask.distributed is not installed: {INSTALL_HINT}"
     return None
 

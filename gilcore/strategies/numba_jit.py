@@ -21,6 +21,7 @@ import importlib.util
 import sys
 from typing import Any, List, Optional, Sequence
 
+from gilcore.gil import free_threaded_build
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError
 from gilcore.strategies.threads import _ThreadSession
 from gilcore.workloads import Chunk, Workload
@@ -33,6 +34,8 @@ def numba_unavailable_reason() -> Optional[str]:
     if sys.implementation.name != "cpython":
         return "numba compiles for CPython only"
     if importlib.util.find_spec("numba") is None:
+        if free_threaded_build() and sys.version_info[:2] == (3, 13):
+            return "numba has no build for free-threaded Python 3.13 (its free-threading support starts with 3.14t)"
         return f"numba is not installed: {INSTALL_HINT}"
     return None
 
