@@ -31,6 +31,9 @@ class _Cell:
     rounds = 1
     warmup_time = 0
     timeout = 300
+    # Pairs per speedup: at least 3, at most 6 kept, at most 4 re-measured (a whole matrix of
+    # environments has to fit in an hour on 2 cores; the CLI's --full allows 10).
+    min_pairs, max_pairs, extra_pairs = 3, 6, 4
 
     def setup(self, strategy, workers):
         if strategy == "serial" and workers != 1:
@@ -50,7 +53,8 @@ class _Cell:
         self.cell.run_once()
 
     def track_speedup(self, strategy, workers):
-        result = gilcore.measure_cell(self.cell)
+        result = gilcore.measure_cell(self.cell, repeats=self.min_pairs, max_repeats=self.max_pairs,
+                                      extra_pairs=self.extra_pairs)
         cellstore.record(f"{type(self).__module__}.{type(self).__name__}.track_speedup",
                          [strategy, str(workers)], result)
         # Beyond what W workers can physically give is noise: never a plain number on the graph.

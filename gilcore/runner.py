@@ -323,14 +323,14 @@ def measure(workload: WorkloadSpec, strategy: StrategySpec = "serial", workers: 
 
 
 def measure_cell(cell: "Cell", *, repeats: int = MIN_PAIRS, max_repeats: Optional[int] = None,
-                 baseline: bool = True) -> Result:
+                 baseline: bool = True, extra_pairs: int = EXTRA_PAIRS) -> Result:
     """Time an open cell against the serial run of the same kernel, pair by pair.
 
     Each pair is one serial and one parallel run, their order rotated (ABBA:
     S P, P S, S P ...) so that a drift favours neither. The noise meter watches
     every pair: one measured under CPU steal or another process's load, or
     whose ratio is beyond what W workers can physically give, is dropped and
-    measured again (at most EXTRA_PAIRS times). Pairs continue past
+    measured again (at most ``extra_pairs`` times). Pairs continue past
     ``repeats`` until the 95 % interval of the ratios is within +-5 % or
     ``max_repeats`` pairs are kept. Without a baseline, ``repeats`` plain runs.
     """
@@ -370,7 +370,7 @@ def measure_cell(cell: "Cell", *, repeats: int = MIN_PAIRS, max_repeats: Optiona
                 pair.kept, pair.why_dropped = False, "beyond the physical limit"
             pairs.append(pair)
             kept = [x.ratio for x in pairs if x.kept]
-            if len(kept) >= cap or ratios.tight_enough(kept, repeats) or attempts >= cap + EXTRA_PAIRS:
+            if len(kept) >= cap or ratios.tight_enough(kept, repeats) or attempts >= cap + extra_pairs:
                 break
         gil = check_gil_state()
     chosen = [x for x in pairs if x.kept] or pairs
