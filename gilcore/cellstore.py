@@ -27,6 +27,12 @@ def _path() -> str:
     return os.path.join(folder, f"{commit[:8]}-{env}.jsonl")
 
 
+def benchmark_name(name: str) -> str:
+    """asv's name for a benchmark: asv imports benchmarks/ as a package, so a class's
+    ``__module__`` reads 'benchmarks.bench_cpu' where asv says 'bench_cpu'."""
+    return name[len("benchmarks."):] if name.startswith("benchmarks.") else name
+
+
 def record(benchmark: str, params: Sequence[str], result: Any) -> None:
     """Append one cell (a gilcore Result, or a dict with ``ratios``) to this asv run's cell file;
     no-op outside asv."""
@@ -34,7 +40,7 @@ def record(benchmark: str, params: Sequence[str], result: Any) -> None:
     if not path:
         return
     line: Dict[str, Any] = {
-        "format": FORMAT, "benchmark": benchmark, "params": [str(p) for p in params],
+        "format": FORMAT, "benchmark": benchmark_name(benchmark), "params": [str(p) for p in params],
         "commit": os.environ["ASV_COMMIT"], "env": os.environ["ASV_ENV_NAME"],
         "env_vars": {k: v for k, v in os.environ.items() if k == "PYTHON_GIL"},
         "measured_at": time.time(), **(result if isinstance(result, dict) else result.to_dict()),
@@ -60,7 +66,8 @@ def load(results_dir: str) -> Iterator[Dict[str, Any]]:
                     line = json.loads(text)
                 except ValueError:
                     continue  # a line cut by a killed run
-                if isinstance(line, dict) and line.get("format") == FORMAT:
+                if isinstance(line, dict) and line.get("format") == FORMAT and "benchmark" in line:
+                    line["benchmark"] = benchmark_name(str(line["benchmark"]))
                     lines.append(line)
     lines.sort(key=lambda line: line.get("measured_at", 0))
     yield from lines
