@@ -94,12 +94,11 @@ def _retire_offload_thread() -> None:
 
 
 class _DaskSession(Session):
-    scheduler: Optional[str] = None  # set by DaskDistributed.open
+    scheduler: Optional[str] = None  # set per strategy instance (DaskDistributed builds a subclass)
     _client: Any = None
     _cluster: Any = None
     _chosen: Optional[List[str]] = None  # the workers tasks go to on a bigger cluster; None: any
     _pids: List[int] = []  # LocalCluster worker processes (a remote cluster's are not ours)
-    _clean = False
     _helpers: Dict[str, bool] = {}
 
     def start(self) -> None:
@@ -131,13 +130,11 @@ class _DaskSession(Session):
                                    workers=self._chosen or every)
         if self._cluster is not None:
             self._pids = [pid for _, pid in answers.values()]
-        self._clean = True
         return [gil for gil, _ in answers.values()]
 
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
         from distributed.scheduler import KilledWorker
 
-        self._clean = False
         futures = [self._client.submit(call_kernel, self.kernel, chunk, self.extra, pure=False,
                                        workers=self._chosen) for chunk in chunks]
         try:
@@ -151,7 +148,6 @@ class _DaskSession(Session):
         finally:
             self._client.cancel([future for future in futures if not future.done()], force=True)
             del futures
-        self._clean = True
         return list(results)
 
     def _wait_for_all_or_an_error(self, futures: List[Any], timeout: float) -> None:
