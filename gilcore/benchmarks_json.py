@@ -65,7 +65,7 @@ def discover(config: str = "asv.conf.json", python: Optional[str] = None) -> Dic
 
 # Benchmarks whose parameters are what this machine has (the interpreters found), not code:
 # a machine with other interpreters discovers other values without the file being stale.
-MACHINE_PARAMETERS = ("bench_interpreters.",)
+MACHINE_PARAMETERS = ("bench_interpreters.", "bench_gil_behaviour.ConvoyOtherPythons.")
 
 
 def differences(old: Dict[str, dict], new: Dict[str, dict]) -> List[str]:
