@@ -81,10 +81,10 @@ class Countdown:
                 continue
             results[name]["load"] = meter.load.to_dict()
             for mode in ("threads", "pool"):
-                ratios = results[name].get("ratios", {}).get(mode)
-                if ratios:
+                pairs = results[name].get("ratios", {}).get(mode)
+                if pairs:
                     cellstore.record(f"bench_interpreters.Countdown.track_{mode}_speedup", [name], {
-                        "ratios": ratios, "n": len(ratios), "speedup": results[name][f"{mode}_speedup"],
+                        "ratios": pairs, "n": len(pairs), "speedup": results[name][f"{mode}_speedup"],
                         "noisy": not meter.load.quiet, "steal": meter.load.steal,
                         "other_load": meter.load.other_load, "count": results[name]["count"],
                         "limit": ratios.physical_limit(2, 2, io_bound=False), "python": name})

@@ -109,7 +109,9 @@ def overall(marks: List[str]) -> str:
     """The claim's verdict from the marks of every Python where it was decided."""
     decided = [m for m in marks if m in (CONFIRMED, REFUTED)]
     if not decided:
-        return "inconclusive" if INCONCLUSIVE in marks else "not measured here"
+        if INCONCLUSIVE in marks:
+            return "inconclusive"
+        return "undecided: too thin, noisy or over the limit" if marks else "not measured here"
     if all(m == CONFIRMED for m in decided):
         return "confirmed"
     if all(m == REFUTED for m in decided):
