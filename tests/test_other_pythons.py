@@ -99,3 +99,17 @@ def test_free_threaded_build_keeps_its_gil_off(tmp_path):
     forced = gilcore_json(python, "--strategy", "threads", "--workers", "2", "--size", "20000",
                           "--workload", "countdown", env=dict(os.environ, PYTHON_GIL="1"))
     assert forced["gil_enabled"] is True
+
+
+@pytest.mark.parametrize("version", ["3.14"])
+def test_interpreter_strategies_pass_the_fault_and_load_tests_on_a_newer_cpython(version, tmp_path):
+    """The fault table (exception, hang) and the load test (64 workers, 10,000 tiny tasks) for
+    subinterpreters and InterpreterPoolExecutor, run by this very test suite on that Python."""
+    python = venv_with_gilcore(find(version), tmp_path / "venv")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "pytest", "psutil"], check=True, timeout=600)
+    done = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "",
+                           "tests/test_faults.py", "tests/test_load.py", "-k", "interpreter-pool or subinterpreters"],
+                          capture_output=True, text=True, timeout=900, cwd=ROOT)
+    tail = done.stdout.strip().splitlines()[-1:] or [done.stderr[-300:]]
+    assert done.returncode == 0, "\n".join(done.stdout.splitlines()[-30:]) + done.stderr[-2000:]
+    assert " passed" in tail[0] and "skipped" not in tail[0].split(" passed")[0], tail
