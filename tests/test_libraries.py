@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import psutil
@@ -108,6 +109,8 @@ def test_loky_workers_and_its_reusable_executor_are_gone_after_close(no_leaks):
 
 def test_dask_workers_and_scheduler_are_gone_after_close(no_leaks):
     skip_unless_available("dask-distributed")
+    scratch = os.path.join(tempfile.gettempdir(), "dask-scratch-space")  # dask's default
+    existed = os.path.exists(scratch)
     cell = gilcore.Cell("countdown", "dask-distributed", 2, 10_000).open()
     try:
         pids = cell.worker_pids()
@@ -117,6 +120,7 @@ def test_dask_workers_and_scheduler_are_gone_after_close(no_leaks):
         cell.close()
     assert [pid for pid in pids if alive(pid)] == []
     assert psutil.Process().children(recursive=True) == []  # no_leaks checks the scheduler's threads
+    assert existed or not os.path.exists(scratch)  # the scratch space was the session's own, now gone
 
 
 # --- faults ------------------------------------------------------------------------
@@ -275,15 +279,17 @@ def test_numba_leaves_blas_pinning_as_it_was(no_leaks):
 # --- dask on a cluster it did not start ----------------------------------------------
 
 @pytest.mark.parametrize("how", ["option", "environment"])
-def test_dask_runs_on_a_given_scheduler_and_leaves_it_running(how, monkeypatch, no_leaks):
+def test_dask_runs_on_a_given_scheduler_and_leaves_it_running(how, monkeypatch, tmp_path, no_leaks):
     skip_unless_available("dask-distributed")
+    import dask
     from distributed import Client, LocalCluster
 
     from gilcore.strategies.dask_distributed import SCHEDULER_ENV, DaskDistributed
 
     # Thread workers in this process: a stand-in for a real cluster, with one worker more than W.
-    with LocalCluster(n_workers=3, threads_per_worker=1, processes=False, protocol="tcp://", host="127.0.0.1",
-                      dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"}) as cluster:
+    with dask.config.set({"temporary-directory": str(tmp_path)}), \
+            LocalCluster(n_workers=3, threads_per_worker=1, processes=False, protocol="tcp://", host="127.0.0.1",
+                         dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"}) as cluster:
         if how == "option":
             strategy = DaskDistributed(scheduler=cluster.scheduler_address)
         else:

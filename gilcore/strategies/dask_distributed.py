@@ -25,7 +25,9 @@ import gc
 import importlib.util
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -99,11 +101,13 @@ class _DaskSession(Session):
     _cluster: Any = None
     _chosen: Optional[List[str]] = None  # the workers tasks go to on a bigger cluster; None: any
     _pids: List[int] = []  # LocalCluster worker processes (a remote cluster's are not ours)
+    _scratch: Optional[str] = None  # the LocalCluster workers' local directory
     _helpers: Dict[str, bool] = {}
 
     def start(self) -> None:
         self._helpers = _helper_processes_running()  # spawned workers start multiprocessing's tracker
         try:
+            import dask
             from distributed import Client, LocalCluster
         except ImportError as error:
             raise WorkerError(f"dask.distributed is installed but does not import here: {error}") from error
@@ -111,10 +115,15 @@ class _DaskSession(Session):
         if address:
             self._client = Client(address, timeout=WARMUP_TIMEOUT, set_as_default=False)
             return
-        self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                     host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
-                                     # no retries; its HTTP endpoint on a free loopback port, not 8787
-                                     scheduler_kwargs={"allowed_failures": 0, "dashboard_address": ":0"})
+        # The scheduler's and workers' scratch space (dask's default, /tmp/dask-scratch-space, stays
+        # behind) is a directory of the session's own, removed in close().
+        self._scratch = tempfile.mkdtemp(prefix="gilcore-dask-")
+        with dask.config.set({"temporary-directory": self._scratch}):
+            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                         host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+                                         local_directory=self._scratch,
+                                         # no retries; its HTTP endpoint on a free loopback port, not 8787
+                                         scheduler_kwargs={"allowed_failures": 0, "dashboard_address": ":0"})
         self._client = Client(self._cluster, set_as_default=False)
 
     def warm_up(self, timeout: float) -> List[Optional[bool]]:
@@ -187,6 +196,9 @@ class _DaskSession(Session):
             gc.collect()
             _stop_helper_processes(self._helpers)
             _retire_offload_thread()
+            if self._scratch is not None:
+                shutil.rmtree(self._scratch, ignore_errors=True)
+                self._scratch = None
 
 
 class DaskDistributed(Strategy):
