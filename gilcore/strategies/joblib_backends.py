@@ -160,6 +160,12 @@ class _LokySession(_JoblibSession):
             # joblib's terminate() also removes the executor's temporary folders.
             executor.terminate(kill_workers=not self._clean)
         _kill(processes)  # whatever loky left: no child outlives the session
+        if executor is not None:
+            # joblib keeps a folder it could not delete yet (/dev/shm/joblib_memmapping_folder_*) for
+            # its atexit hook; every worker is gone now, so it can go at once.
+            manager = getattr(executor, "_temp_folder_manager", None)  # private: guarded
+            if manager is not None:
+                manager._clean_temporary_resources(force=True, allow_non_empty=True)
         _forget_reusable_executor(executor)
         del parallel, executor, processes
         self._processes = []
