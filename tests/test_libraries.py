@@ -6,6 +6,7 @@ clear error within seconds (a killed loky or dask worker a WorkerError, not a
 hang), and nothing is left running afterwards. Each test skips, with the
 strategy's own reason, where its package is absent or unsupported.
 """
+import gc
 import os
 import signal
 import subprocess
@@ -188,11 +189,13 @@ def test_hung_worker_times_out(strategy, tmp_path, no_leaks):
         pids = cell.worker_pids()
         started = time.monotonic()
         try:
-            with pytest.raises(WorkerError, match=f"did not finish within {HANG_TIMEOUT:g} s"):
+            with pytest.raises(WorkerError, match=f"did not finish within {HANG_TIMEOUT:g} s") as raised:
                 cell.run_once()
         finally:
             cell.close()
         assert time.monotonic() - started < HANG_TIMEOUT + PROMPTLY
+        del raised
+        gc.collect()  # what the error kept alive goes now, after close(): it must not start a helper process
         assert [pid for pid in pids if alive(pid)] == []  # processes killed; a thread is abandoned
     finally:
         release.touch()

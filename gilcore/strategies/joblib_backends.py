@@ -28,7 +28,8 @@ import re
 import sys
 import tempfile
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+import time
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from gilcore.strategies import _warmup
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel
@@ -37,6 +38,7 @@ from gilcore.strategies.threads import _meet
 from gilcore.workloads import Chunk
 
 INSTALL_HINT = "pip install 'gilcore[extras]'"
+THREAD_EXIT_TIMEOUT = 5.0  # s: how long close() waits for loky's threads to end
 
 
 def joblib_unavailable_reason() -> Optional[str]:
@@ -121,10 +123,12 @@ class _LokySession(_JoblibSession):
     after_timeout = "it killed every worker"
     _processes: List[Any] = []
     _tracker_was_running = True
+    _threads_before: Set[threading.Thread] = set()
     _helpers: Dict[str, bool] = {}
 
     def backend_kwargs(self) -> Dict[str, Any]:
         self._tracker_was_running = _loky_tracker_pid() is not None
+        self._threads_before = set(threading.enumerate())
         self._helpers = _helper_processes_running()  # multiprocessing's tracker, which loky's workers also start
         # Each worker prepares the workload (imports, caches) and pins BLAS before any task.
         return {"initializer": _warmup.init_worker, "initargs": (self.workload.prepare, self.workload.uses_blas, None),
@@ -169,10 +173,21 @@ class _LokySession(_JoblibSession):
         _forget_reusable_executor(executor)
         del parallel, executor, processes
         self._processes = []
+        # loky's threads (the queues' feeder threads) hold the queues' semaphores until they end:
+        # a semaphore freed after loky's tracker stopped would start a new tracker to unregister it.
+        _join_new_threads(self._threads_before, THREAD_EXIT_TIMEOUT)
         gc.collect()  # the executor's queues' semaphores are unlinked before loky's tracker stops
         if not self._tracker_was_running:
             _stop_loky_tracker()
         _stop_helper_processes(self._helpers)
+
+
+def _join_new_threads(before: Set[threading.Thread], timeout: float) -> None:
+    """Waits, up to ``timeout`` in all, for the threads started since ``before`` to end."""
+    deadline = time.monotonic() + timeout
+    for thread in set(threading.enumerate()) - before:
+        if thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _forget_reusable_executor(executor: Any) -> None:
