@@ -12,7 +12,7 @@ import sys
 
 import gilcore
 
-from . import common
+from . import bench_pools, common
 from .common import WORKERS
 
 # In the order of the published table: what scikit-learn, threaded C code and clusters use.
@@ -41,24 +41,11 @@ class NumpyMatmul(common._Cell):
     params = [LIBRARY_STRATEGIES, WORKERS]
 
 
-class LibraryStartup:
+class LibraryStartup(bench_pools.PoolStartup):
     """Start W workers (a loky executor, a thread pool, a LocalCluster), warm them, shut them down."""
 
     params = [LIBRARY_STRATEGIES, WORKERS]
-    param_names = ["strategy", "workers"]
-    number = 1
-    repeat = 3
-    rounds = 1
-    warmup_time = 0
     timeout = 300
-
-    def setup(self, strategy, workers):
-        reason = gilcore.applicability(gilcore.WORKLOADS["countdown"], gilcore.STRATEGIES[strategy])
-        if reason:
-            raise NotImplementedError(reason)
-
-    def time_start_and_stop(self, strategy, workers):
-        gilcore.Cell("countdown", strategy, workers, 1).open().close()
 
 
 _COLD_COMPILE = "from gilcore import numba_kernels; print(numba_kernels.first_compile_seconds())"

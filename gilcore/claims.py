@@ -134,16 +134,17 @@ def _summaries(loaded: Any, claim: Claim, env: str) -> Any:
     return None
 
 
-def verdicts(loaded: Any, claim: Claim) -> List[Optional[Tuple[float, str, int]]]:
-    """Per environment: (estimate, mark, pairs) or None where the claim was not measured."""
-    out: List[Optional[Tuple[float, str, int]]] = []
+def verdicts(loaded: Any, claim: Claim) -> List[Optional[Tuple[float, str, int, bool]]]:
+    """Per environment: (estimate, mark, pairs, over the limit) or None where the claim was not measured."""
+    out: List[Optional[Tuple[float, str, int, bool]]] = []
     for env in loaded.environments:
         summary = _summaries(loaded, claim, env)
         if summary is None:
             out.append(None)
             continue
         decisive = not (summary.thin or summary.noisy or summary.over_limit)
-        out.append((summary.estimate, judge(claim.rule, summary.estimate, summary.interval, decisive), summary.n))
+        out.append((summary.estimate, judge(claim.rule, summary.estimate, summary.interval, decisive), summary.n,
+                    summary.over_limit))
     return out
 
 
@@ -152,7 +153,7 @@ def claims_table(loaded: Any) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for claim in CLAIMS:
         results = verdicts(loaded, claim)
-        cells = ["—" if r is None else f"x{r[0]:.2f} {r[1]}" for r in results]
+        cells = ["—" if r is None else f"over limit {r[1]}" if r[3] else f"x{r[0]:.2f} {r[1]}" for r in results]
         measured = [r for r in results if r is not None]
         decided = [r for r in measured if r[1] in (CONFIRMED, REFUTED)]
         verdict = overall([r[1] for r in measured])

@@ -248,6 +248,7 @@ class Cell:
         self.teardown_seconds = 0.0
         self.gil_enabled: Optional[bool] = None
         self.worker_gil: List[Optional[bool]] = []
+        self.warm = False  # True once a run has paid for first-call costs (page faults, caches)
         self._stack: Optional[contextlib.ExitStack] = None
         self._session: Any = None
 
@@ -287,6 +288,7 @@ class Cell:
         started = time.perf_counter()
         results = self._session.map(self.chunks, self.timeout)
         elapsed = time.perf_counter() - started
+        self.warm = True
         value = self.value = self.workload.combine(results)
         if value != self.expected:
             raise ChecksumError(f"{self.workload.name} via {self.strategy.name} x{self.workers}: "
@@ -345,9 +347,10 @@ def measure_cell(cell: "Cell", *, repeats: int = MIN_PAIRS, max_repeats: Optiona
     parallel_times: List[float] = []
     with contextlib.ExitStack() as stack:
         serial = stack.enter_context(cell.baseline()) if baseline else None
-        # One untimed run each first: first calls pay for page faults, lazy imports and caches.
+        # One untimed run each first (unless already done, e.g. by asv's setup): first calls
+        # pay for page faults, lazy imports and caches.
         for warm in (serial, cell):
-            if warm is not None:
+            if warm is not None and not warm.warm:
                 warm.run_once()
         attempts = 0
         while True:

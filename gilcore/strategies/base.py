@@ -99,6 +99,8 @@ class Strategy(abc.ABC):
             return f"workload {workload.name!r} is only meaningful with {', '.join(workload.only_strategies)}"
         if self.kernel not in workload.kernels:
             return f"workload {workload.name!r} has no {self.kernel} kernel"
+        if self.baseline not in workload.kernels:
+            return f"workload {workload.name!r} has no {self.baseline} kernel to compare {self.name} with"
         return None
 
     @property

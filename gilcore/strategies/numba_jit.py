@@ -24,7 +24,7 @@ from typing import Any, List, Optional, Sequence
 from gilcore.gil import free_threaded_build
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError
 from gilcore.strategies.threads import _ThreadSession
-from gilcore.workloads import Chunk, Workload
+from gilcore.workloads import Chunk
 
 INSTALL_HINT = "pip install 'gilcore[extras]'"
 
@@ -102,9 +102,5 @@ class NumbaParallel(Strategy):
     def unavailable_reason(self) -> Optional[str]:
         return numba_unavailable_reason()
 
-    def unsupported_reason(self, workload: Workload) -> Optional[str]:
-        if "numba" not in workload.kernels:
-            return f"workload {workload.name!r} has no numba kernel to compare numba-parallel with"
-        return super().unsupported_reason(workload)
 
     session = _NumbaParallelSession

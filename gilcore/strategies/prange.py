@@ -5,7 +5,7 @@ from typing import Any, List, Optional, Sequence
 
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy
 from gilcore.strategies.cython_nogil import cython_unavailable_reason
-from gilcore.workloads import Chunk, Workload
+from gilcore.workloads import Chunk
 
 
 class _PrangeSession(Session):
@@ -23,9 +23,5 @@ class Prange(Strategy):
     def unavailable_reason(self) -> Optional[str]:
         return cython_unavailable_reason()
 
-    def unsupported_reason(self, workload: Workload) -> Optional[str]:
-        if "cython" not in workload.kernels:
-            return f"workload {workload.name!r} has no cython kernel to compare prange with"
-        return super().unsupported_reason(workload)
 
     session = _PrangeSession
