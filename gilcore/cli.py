@@ -19,6 +19,7 @@ import time
 from typing import Any, Dict, Optional, Sequence
 
 from gilcore.gil import GilStateError, describe_interpreter, free_threaded_build, gil_enabled
+from gilcore.interrupt import BoundedInterrupt
 from gilcore.optional import import_error_reason
 from gilcore.plan import QUICK_MAX_PAIRS, Plan, make_plan, parse_size, parse_workers
 from gilcore.runlog import Run, RunLog, read_runs
@@ -224,12 +225,13 @@ SUBCOMMANDS = {
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in SUBCOMMANDS:
-            import importlib
+        with BoundedInterrupt():  # a Ctrl-C shuts everything down, and within a bounded time
+            if argv and argv[0] in SUBCOMMANDS:
+                import importlib
 
-            module_name, _, function = SUBCOMMANDS[argv[0]].partition(":")
-            return int(getattr(importlib.import_module(module_name), function)(argv[1:]) or 0)
-        return main_table(argv)
+                module_name, _, function = SUBCOMMANDS[argv[0]].partition(":")
+                return int(getattr(importlib.import_module(module_name), function)(argv[1:]) or 0)
+            return main_table(argv)
     except UsageError as error:
         print(f"gilcore: error: {error}", file=sys.stderr)
         return USAGE_EXIT

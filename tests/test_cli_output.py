@@ -230,8 +230,6 @@ def test_output_keeps_every_cell_and_show_prints_the_table(tmp_path, no_leaks):
     assert len(as_json["cells"]) == 4 and as_json["complete"] is True
 
 
-@pytest.mark.skip(reason="known bug, open: after SIGINT this sleep/pool-fork/asyncio run sometimes does not exit "
-                         "within 60 s (found at the end of the session that changed the runner; to be fixed next)")
 def test_interrupted_run_keeps_what_it_measured(tmp_path, no_leaks):
     log = tmp_path / "run.jsonl"
     process = subprocess.Popen([sys.executable, "-m", "gilcore", "--workload", "sleep", "--strategy", "threads",
