@@ -3,16 +3,14 @@
 The same rules as the stdlib strategies: the numba kernel gives the Cython
 kernel's results, every cell gives the checksum, a fault in a worker is a
 clear error within seconds (a killed loky or dask worker a WorkerError, not a
-hang), and nothing is left running afterwards. Each test skips, with the
-strategy's own reason, where its package is absent or unsupported.
+hang: tests/test_faults.py runs those tests with every strategy), and nothing
+is left running afterwards. Each test skips, with the strategy's own reason,
+where its package is absent or unsupported.
 """
-import gc
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 import psutil
 import pytest
@@ -21,15 +19,11 @@ import gilcore
 from gilcore.strategies.base import WorkerError
 from gilcore.workloads import WORKLOADS, count_odd_primes, interleaved_ranges
 
-from . import faults
 from .conftest import SMALL_SIZES
-from .test_faults import HANG_TIMEOUT, PROMPTLY, alive, full_text, process_tree, run_fault, strategies, \
-    wait_for_abandoned_threads
+from .test_faults import PROMPTLY, alive, full_text, run_fault, strategies
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIBRARIES = ["joblib-loky", "joblib-threads", "numba-threads", "numba-parallel", "dask-distributed"]
-PYTHON_KERNELS = ["joblib-loky", "joblib-threads", "dask-distributed"]  # they run any workload's Python kernel
-PROCESSES = ["joblib-loky", "dask-distributed"]
 NUMBA = ["numba-threads", "numba-parallel"]
 
 
@@ -124,17 +118,7 @@ def test_dask_workers_and_scheduler_are_gone_after_close(no_leaks):
     assert existed or not os.path.exists(scratch)  # the scratch space was the session's own, now gone
 
 
-# --- faults ------------------------------------------------------------------------
-
-@pytest.mark.parametrize("strategy", strategies(PYTHON_KERNELS))
-def test_exception_reaches_the_caller_with_the_worker_traceback(strategy, no_leaks):
-    error, seconds = run_fault(faults.RAISES, strategy)
-    assert isinstance(error, ValueError), full_text(error)
-    text = full_text(error)
-    assert faults.MESSAGE in text and "raise_value_error" in text and "faults.py" in text, text
-    assert seconds < PROMPTLY
-    next_run_works(strategy)
-
+# --- faults: a numba kernel's error (the other fault tests, in tests/test_faults.py, take every strategy) ---
 
 @pytest.mark.parametrize("strategy", strategies(NUMBA))
 def test_numba_kernel_error_reaches_the_caller(strategy, no_leaks):
@@ -146,91 +130,6 @@ def test_numba_kernel_error_reaches_the_caller(strategy, no_leaks):
     assert isinstance(error, ValueError) and "step must be >= 1" in str(error), full_text(error)
     assert seconds < PROMPTLY
     next_run_works(strategy)
-
-
-@pytest.mark.parametrize("strategy", strategies(PROCESSES))
-@pytest.mark.parametrize("fault, signal_name", [(faults.SIGKILL, "SIGKILL"), (faults.SEGFAULT, "SIGSEGV")])
-def test_worker_process_death_is_a_clear_error(strategy, fault, signal_name, no_leaks):
-    error, seconds = run_fault(fault, strategy)
-    assert isinstance(error, WorkerError), full_text(error)
-    if strategy == "joblib-loky":
-        assert f"loky worker process was killed by {signal_name}" in str(error)
-    else:  # the scheduler knows that a worker died, not how
-        assert "died running a task" in str(error) and "allowed_failures=0" in str(error)
-    assert seconds < PROMPTLY
-    next_run_works(strategy)
-
-
-@pytest.mark.parametrize("strategy", strategies(PROCESSES))
-def test_idle_worker_killed_from_outside(strategy, no_leaks):
-    """loky reports the death; dask's nanny restarts the worker and the run goes on: never a hang."""
-    cell = gilcore.Cell("countdown", strategy, 2, 10_000).open()
-    started = time.monotonic()
-    try:
-        for pid in cell.worker_pids():
-            os.kill(pid, signal.SIGKILL)
-        time.sleep(0.5)
-        if strategy == "joblib-loky":
-            with pytest.raises(WorkerError, match="was killed by SIGKILL"):
-                cell.run_once()
-        else:
-            cell.run_once()  # checks the value
-    finally:
-        cell.close()
-    assert time.monotonic() - started < PROMPTLY
-    next_run_works(strategy)
-
-
-@pytest.mark.parametrize("strategy", strategies(PYTHON_KERNELS))
-def test_hung_worker_times_out(strategy, tmp_path, no_leaks):
-    release = tmp_path / "release"
-    try:
-        cell = gilcore.Cell(faults.hang_workload(str(release)), strategy, 2, 2, timeout=HANG_TIMEOUT).open()
-        pids = cell.worker_pids()
-        started = time.monotonic()
-        try:
-            with pytest.raises(WorkerError, match=f"did not finish within {HANG_TIMEOUT:g} s") as raised:
-                cell.run_once()
-        finally:
-            cell.close()
-        assert time.monotonic() - started < HANG_TIMEOUT + PROMPTLY
-        del raised
-        gc.collect()  # what the error kept alive goes now, after close(): it must not start a helper process
-        assert [pid for pid in pids if alive(pid)] == []  # processes killed; a thread is abandoned
-    finally:
-        release.touch()
-    wait_for_abandoned_threads()
-    next_run_works(strategy)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("strategy", strategies(PROCESSES))
-def test_ctrl_c_during_a_cli_run_shuts_everything_down(strategy):
-    command = [sys.executable, "-m", "gilcore", "--workload", "tests.faults:BUSY_WORKERS", "--strategy", strategy,
-               "--workers", "2", "--repeats", "1"]
-    cli = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           start_new_session=True)
-    try:
-        deadline = time.monotonic() + 90
-        while len(process_tree(cli.pid)) < 3:  # the CLI and at least its two workers
-            assert cli.poll() is None and time.monotonic() < deadline, cli.communicate()
-            time.sleep(0.05)
-        time.sleep(3.0)  # past the warm-up and the instant serial run: the workers are busy
-        tree = process_tree(cli.pid)
-        os.killpg(cli.pid, signal.SIGINT)
-        started = time.monotonic()
-        stdout, stderr = cli.communicate(timeout=PROMPTLY)
-        assert time.monotonic() - started < PROMPTLY
-    finally:
-        if cli.poll() is None:
-            os.killpg(cli.pid, signal.SIGKILL)
-            cli.wait()
-    assert cli.returncode == 130, stderr
-    assert stderr.strip().splitlines()[-1] == "gilcore: interrupted; every worker was shut down"
-    deadline = time.monotonic() + 5
-    while [p for p in tree if alive(p.pid)] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert [p.pid for p in tree if alive(p.pid)] == []
 
 
 # --- numba: compile time apart, threads capped at W, BLAS pins untouched --------------
