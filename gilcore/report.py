@@ -30,7 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from gilcore import cellstore, ratios
+from gilcore import cellstore, ratios, report_gil
 from gilcore.atomic import write_atomic
 from gilcore.runner import UsageError
 
@@ -488,8 +488,9 @@ def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_na
     parts += ["## At 1 worker (the overhead of each workaround)", "", _speedup_table(loaded, "1"), "",
               "## Serial cost of each Python (relative to the 3.13 GIL build)", "", _serial_cost_table(loaded), "",
               f"## Free-threading patterns: which scale (x >= {SCALES_AT_2} at 2 threads)", "",
-              _ft_pattern_table(loaded), "",
-              "## The reference article's claims, measured", "", claims_table(loaded), ""]
+              _ft_pattern_table(loaded), ""]
+    parts += report_gil.section(loaded, _markdown_table)
+    parts += ["## The reference article's claims, measured", "", claims_table(loaded), ""]
     if loaded.problems:
         parts += ["## Skipped input", ""] + [f"- {p}" for p in loaded.problems] + [""]
     return "\n".join(parts)

@@ -135,3 +135,36 @@ def test_no_results_exits_2_and_writes_nothing(tmp_path, make):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and str(results) in done.stderr
     assert not os.path.exists(out)
+
+
+def test_gil_section_shows_the_probes_per_python_and_no_switching_without_a_gil(tmp_path):
+    machine = tmp_path / "results" / "box"
+    machine.mkdir(parents=True)
+    convoy = [["'socket-process'", "'event'"], ["'idle'", "'1 thread'"]]
+    switching = [["0.5", "5.0"]]
+    for commit, p99 in (("a" * 40, 200.0), ("b" * 40, 300.0)):
+        write_result(machine, commit, "3.12", {}, {
+            "bench_gil_behaviour.Convoy.track_p99_over_idle": ([1.0, p99, 1.0, 50.0], convoy),
+            "bench_gil_behaviour.SwitchInterval.track_switches_per_second": ([1500.0, 180.0], switching),
+            "bench_gil_behaviour.ConvoyOtherPythons.track_p99_over_idle": (
+                [1.5, 2.5, 240.0, 60.0], [["'cpython-2.7.18'", "'cpython-3.9.18'"], ["'socket-process'", "'event'"]]),
+        })
+        write_result(machine, commit, "3.13t", {"PYTHON_GIL": "0"}, {
+            "bench_gil_behaviour.Convoy.track_p99_over_idle": ([1.0, 0.9, 1.0, 1.1], convoy),
+            "bench_gil_behaviour.SwitchInterval.track_switches_per_second": ([1.7e6, 1.4e6], switching),
+        })
+    out = tmp_path / "out"
+    assert report.main(["--results", str(tmp_path / "results"), "--out", str(out)]) == 0
+    lines = (out / "gilcore-report.md").read_text().splitlines()
+    assert "## The GIL itself, per Python" in lines
+    assert "| convoy: I/O p99 over idle, socket to a process, 1 thread | x250.0 (2) | x0.9 (2) |" in lines
+    assert "| convoy: Event wake-up p99 over idle, 1 thread | x50.0 (2) | x1.1 (2) |" in lines
+    assert "| switching: GIL hand-overs per second, 5 ms interval | 180 (2) | no GIL |" in lines
+    others = [line for line in lines if line.startswith("| cpython-")]
+    assert others == ["| cpython-2.7.18 | x1.5 | x2.5 |", "| cpython-3.9.18 | x240.0 | x60.0 |"]
+
+
+def test_no_gil_probe_results_no_gil_section(results_dir, tmp_path):
+    out = tmp_path / "out"
+    assert report.main(["--results", str(results_dir), "--out", str(out)]) == 0
+    assert "The GIL itself" not in (out / "gilcore-report.md").read_text()
