@@ -19,8 +19,27 @@ CELLS_DIR = "cells"
 FORMAT = 1
 
 
+def installed_commit() -> str:
+    """The commit installed in this asv environment; '' outside asv.
+
+    asv's ASV_COMMIT can be stale: environments that differ only in an
+    ``env_nobuild`` variable (3.13t with PYTHON_GIL=0, 1 and unset) share one
+    install, which only the first of them performs; the others keep the commit
+    that was installed when asv started. asv's install-status file in the
+    environment's folder says what is really there.
+    """
+    try:
+        with open(os.path.join(os.environ["ASV_ENV_DIR"], "asv-install-status.json")) as handle:
+            commit = json.load(handle).get("commit_hash")
+        if isinstance(commit, str) and commit:
+            return commit
+    except (KeyError, OSError, ValueError, AttributeError):
+        pass
+    return os.environ.get("ASV_COMMIT", "")
+
+
 def _path() -> str:
-    conf_dir, commit, env = (os.environ.get(k) for k in ("ASV_CONF_DIR", "ASV_COMMIT", "ASV_ENV_NAME"))
+    conf_dir, commit, env = os.environ.get("ASV_CONF_DIR"), installed_commit(), os.environ.get("ASV_ENV_NAME")
     if not (conf_dir and commit and env):
         return ""
     folder = os.environ.get("GILCORE_CELLS_DIR") or os.path.join(conf_dir, "results", CELLS_DIR)
@@ -41,7 +60,7 @@ def record(benchmark: str, params: Sequence[str], result: Any) -> None:
         return
     line: Dict[str, Any] = {
         "format": FORMAT, "benchmark": benchmark_name(benchmark), "params": [str(p) for p in params],
-        "commit": os.environ["ASV_COMMIT"], "env": os.environ["ASV_ENV_NAME"],
+        "commit": installed_commit(), "env": os.environ["ASV_ENV_NAME"],
         "env_vars": {k: v for k, v in os.environ.items() if k == "PYTHON_GIL"},
         "measured_at": time.time(), **(result if isinstance(result, dict) else result.to_dict()),
     }
