@@ -188,13 +188,18 @@ def load(results_dir: str) -> LoadedResults:
 
 def _load_cells(results_dir: str) -> Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]]:
     """Pool the kept pairs of each (benchmark, params, environment) over commits; the newest
-    measurement of a cell in one commit replaces older ones (a re-run)."""
+    measurement of a cell in one commit replaces older ones (a re-run). A noisy measurement (no
+    quiet pairs could be had) is pooled only where no quiet one of the same cell exists: beside
+    quiet pairs it adds only the load it was taken under."""
     latest: Dict[Tuple[str, Tuple[str, ...], str, str], dict] = {}
     for line in cellstore.load(results_dir):
         key = (line["benchmark"], tuple(line["params"]), label_from_env_name(line["env"]), line["commit"])
         latest[key] = line
+    quiet = {key[:3] for key, line in latest.items() if not line.get("noisy") and _kept_ratios(line)}
     pooled: Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]] = defaultdict(dict)
     for (benchmark, params, env, _), line in sorted(latest.items()):
+        if line.get("noisy") and (benchmark, params, env) in quiet:
+            continue
         kept = _kept_ratios(line)
         if not kept:
             continue
@@ -467,7 +472,8 @@ def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_na
         "Speedup = serial time / parallel time of the same kernel and size, measured pair by pair in one "
         "process (order rotated, S P then P S), pairs taken under CPU steal or another process's load "
         "dropped and measured again. Each cell: the geometric mean of every kept pair over the history, "
-        "[its 95 % interval], n = pairs. *thin*: fewer than 3 pairs; *noisy*: no quiet pairs could be had; "
+        "[its 95 % interval], n = pairs. *thin*: fewer than 3 pairs; *noisy*: no quiet pairs could be had "
+        "(a noisy measurement is left out where a quiet one of the same cell exists); "
         "a value above the physical limit (workers x 1.05 on I/O, min(workers, cores) x 1.05 on CPU) is "
         "noise and is not shown as a number. 'A/A noise' is the environment's control: the same serial "
         "work timed against itself, which should give x1.00. "

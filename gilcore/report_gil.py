@@ -17,6 +17,7 @@ CONTENTION = "bench_gil_behaviour.Contention.track_wait_fraction"
 SWITCHING = "bench_gil_behaviour.SwitchInterval"
 OVERLAP = "bench_gil_behaviour.Overlap.track_overlap_fraction"
 OTHER_PYTHONS = "bench_gil_behaviour.ConvoyOtherPythons.track_p99_over_idle"
+GIL_STATE = "bench_gil.GilState.track_gil_enabled"
 DEFAULT_INTERVAL_MS = "5.0"  # sys.getswitchinterval()'s default, 0.005 s
 
 
@@ -30,6 +31,13 @@ def _cell(found: Optional[Tuple[float, int]], text: str) -> str:
         return "—"
     value, commits = found
     return text.format(value) + (f" ({commits})" if commits > 1 else "")
+
+
+def _without_gil(loaded: "LoadedResults", env: str) -> bool:
+    """The environment ran with its GIL off, as its own GIL-state benchmark saw it (the label says so only
+    for PYTHON_GIL=0: a free-threaded build's default depends on the extensions it imports)."""
+    seen = loaded.series.get((GIL_STATE, ()), {}).get(env)
+    return seen[-1] == 0.0 if seen else "GIL off" in env
 
 
 def _convoy_loads(loaded: "LoadedResults") -> List[str]:
@@ -47,8 +55,8 @@ def rows(loaded: "LoadedResults") -> List[List[str]]:
 
     def add(label: str, benchmark: str, params: Tuple[str, ...], text: str, gil_only: bool = False) -> None:
         # With the GIL off the switching probe's threads only fight over its shared counter: no GIL figure.
-        cells = ["no GIL" if gil_only and "GIL off" in env else _cell(_median(loaded, benchmark, params, env), text)
-                 for env in envs]
+        cells = ["no GIL" if gil_only and _without_gil(loaded, env)
+                 else _cell(_median(loaded, benchmark, params, env), text) for env in envs]
         if any(cell not in ("—", "no GIL") for cell in cells):
             table.append([label] + cells)
 

@@ -97,6 +97,23 @@ def test_cells_pool_pairs_over_commits_and_claims_follow_the_rules(results_dir, 
     assert (out / "scaling.svg").exists() or "matplotlib" not in sys.modules
 
 
+def test_a_noisy_measurement_is_pooled_only_where_no_quiet_one_exists(results_dir):
+    bench = "bench_cpu.Countdown.track_speedup"
+    # pool-fork: a quiet commit and a noisy one (taken under load); threads: only a noisy one.
+    write_cells(results_dir, "a" * 40, "virtualenv-py3.12", bench, ("pool-fork", "2"),
+                [(1.9, 1.0, True), (1.9, 1.0, True), (1.9, 1.0, True)])
+    write_cells(results_dir, "b" * 40, "virtualenv-py3.12", bench, ("pool-fork", "2"),
+                [(1.1, 1.0, True), (1.2, 1.0, True)], noisy=True)
+    write_cells(results_dir, "b" * 40, "virtualenv-py3.12", bench, ("threads", "2"),
+                [(0.9, 1.0, True), (1.0, 1.0, True)], noisy=True)
+    loaded = report.load(str(results_dir))
+    pool = loaded.summary(bench, ("pool-fork", "2"), "3.12")
+    assert pool.n == 3 and pool.commits == 1 and not pool.noisy
+    assert pool.estimate == pytest.approx(1.9)
+    threads = loaded.summary(bench, ("threads", "2"), "3.12")
+    assert threads.n == 2 and threads.noisy
+
+
 def test_results_of_an_older_benchmark_version_are_left_out(results_dir):
     (results_dir / "benchmarks.json").write_text(json.dumps(
         {"bench_cpu.Countdown.track_speedup": {"version": "new"}, "version": 2}))
@@ -153,13 +170,18 @@ def test_gil_section_shows_the_probes_per_python_and_no_switching_without_a_gil(
             "bench_gil_behaviour.Convoy.track_p99_over_idle": ([1.0, 0.9, 1.0, 1.1], convoy),
             "bench_gil_behaviour.SwitchInterval.track_switches_per_second": ([1.7e6, 1.4e6], switching),
         })
+        # PYTHON_GIL unset: the GIL stayed off here, as the environment's own GIL-state benchmark saw
+        write_result(machine, commit, "3.13t", {}, {
+            "bench_gil.GilState.track_gil_enabled": ([0.0], []),
+            "bench_gil_behaviour.SwitchInterval.track_switches_per_second": ([1.6e6, 1.5e6], switching),
+        })
     out = tmp_path / "out"
     assert report.main(["--results", str(tmp_path / "results"), "--out", str(out)]) == 0
     lines = (out / "gilcore-report.md").read_text().splitlines()
     assert "## The GIL itself, per Python" in lines
-    assert "| convoy: I/O p99 over idle, socket to a process, 1 thread | x250.0 (2) | x0.9 (2) |" in lines
-    assert "| convoy: Event wake-up p99 over idle, 1 thread | x50.0 (2) | x1.1 (2) |" in lines
-    assert "| switching: GIL hand-overs per second, 5 ms interval | 180 (2) | no GIL |" in lines
+    assert "| convoy: I/O p99 over idle, socket to a process, 1 thread | x250.0 (2) | x0.9 (2) | — |" in lines
+    assert "| convoy: Event wake-up p99 over idle, 1 thread | x50.0 (2) | x1.1 (2) | — |" in lines
+    assert "| switching: GIL hand-overs per second, 5 ms interval | 180 (2) | no GIL | no GIL |" in lines
     others = [line for line in lines if line.startswith("| cpython-")]
     assert others == ["| cpython-2.7.18 | x1.5 | x2.5 |", "| cpython-3.9.18 | x240.0 | x60.0 |"]
 
