@@ -46,7 +46,10 @@ class BoundedInterrupt:
         self._previous: Any = None
 
     def __enter__(self) -> "BoundedInterrupt":
-        if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread
+        # Signal handlers live in the main thread; a SIGINT ignored from the start (nohup, `cmd &` in a
+        # script) stays ignored, as the user asked.
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) != signal.SIG_IGN):
             self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
         return self
 

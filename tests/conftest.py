@@ -1,6 +1,7 @@
 """Shared fixtures: small sizes for every workload, and a leak check around a test."""
 import glob
 import os
+import signal
 import tempfile
 import threading
 import time
@@ -9,6 +10,11 @@ import psutil
 import pytest
 
 import gilcore
+
+# A test run started in the background (`cmd &` in a script, nohup) inherits SIGINT ignored, and so would
+# every child it starts: the Ctrl-C tests need children that take SIGINT as a terminal delivers it.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Sizes small enough that the whole grid runs in seconds, large enough to split.
 SMALL_SIZES = {

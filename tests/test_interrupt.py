@@ -70,3 +70,13 @@ def test_a_second_ctrl_c_forces_the_exit_at_once():
         process.kill()
         if not gone(child):
             psutil.Process(child).kill()
+
+
+def test_an_ignored_sigint_stays_ignored():
+    """Started with SIGINT ignored (nohup, `cmd &` in a script), the CLI does not take it back."""
+    script = ("import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+              "from gilcore.interrupt import BoundedInterrupt\n"
+              "with BoundedInterrupt(grace=1):\n"
+              "    print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "True", done.stderr
