@@ -1,4 +1,5 @@
 """Ctrl-C: a shutdown that hangs is forced after the grace period, and a second Ctrl-C forces it at once."""
+import contextlib
 import os
 import signal
 import subprocess
@@ -24,12 +25,20 @@ HANGING_SHUTDOWN = textwrap.dedent("""
 """)
 
 
-def start(grace):
+@contextlib.contextmanager
+def hanging_program(grace):
+    """The program above, running inside its with block; killed with its child afterwards."""
     process = subprocess.Popen([sys.executable, "-c", HANGING_SHUTDOWN.format(grace=grace)], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     child = int(process.stdout.readline())
     time.sleep(0.3)  # into the with block
-    return process, child
+    try:
+        yield process, child
+    finally:
+        process.kill()
+        process.communicate()
+        if not gone(child):
+            psutil.Process(child).kill()
 
 
 def gone(pid):
@@ -40,8 +49,7 @@ def gone(pid):
 
 
 def test_a_hanging_shutdown_is_forced_after_the_grace_period():
-    process, child = start(grace=1.5)
-    try:
+    with hanging_program(grace=1.5) as (process, child):
         started = time.monotonic()
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
@@ -49,15 +57,10 @@ def test_a_hanging_shutdown_is_forced_after_the_grace_period():
         assert 1.4 < time.monotonic() - started < 15
         assert "gilcore: interrupted; shutting down took over 1.5 s: every worker was killed" in err
         assert gone(child)
-    finally:
-        process.kill()
-        if not gone(child):
-            psutil.Process(child).kill()
 
 
 def test_a_second_ctrl_c_forces_the_exit_at_once():
-    process, child = start(grace=600)
-    try:
+    with hanging_program(grace=600) as (process, child):
         process.send_signal(signal.SIGINT)
         time.sleep(0.5)
         assert process.poll() is None  # the clean shutdown is under way
@@ -66,10 +69,6 @@ def test_a_second_ctrl_c_forces_the_exit_at_once():
         assert process.returncode == 130
         assert "gilcore: interrupted; interrupted a second time: every worker was killed" in err
         assert gone(child)
-    finally:
-        process.kill()
-        if not gone(child):
-            psutil.Process(child).kill()
 
 
 def test_an_ignored_sigint_stays_ignored():

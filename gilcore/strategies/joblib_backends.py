@@ -39,6 +39,7 @@ from gilcore.workloads import Chunk
 
 INSTALL_HINT = "pip install 'gilcore[extras]'"
 THREAD_EXIT_TIMEOUT = 5.0  # s: how long close() waits for loky's threads to end
+LOKY_THREADS = ("QueueFeederThread", "ExecutorManagerThread")  # what loky names the threads it starts
 
 
 def joblib_unavailable_reason() -> Optional[str]:
@@ -183,10 +184,11 @@ class _LokySession(_JoblibSession):
 
 
 def _join_new_threads(before: Set[threading.Thread], timeout: float) -> None:
-    """Waits, up to ``timeout`` in all, for the threads started since ``before`` to end."""
+    """Waits, up to ``timeout`` in all, for loky's threads started since ``before`` to end (not
+    any other thread that came meanwhile, such as an abandoned worker or a Ctrl-C watchdog)."""
     deadline = time.monotonic() + timeout
     for thread in set(threading.enumerate()) - before:
-        if thread is not threading.current_thread():
+        if thread.name in LOKY_THREADS and thread is not threading.current_thread():
             thread.join(max(0.0, deadline - time.monotonic()))
 
 

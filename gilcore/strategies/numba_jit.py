@@ -102,5 +102,4 @@ class NumbaParallel(Strategy):
     def unavailable_reason(self) -> Optional[str]:
         return numba_unavailable_reason()
 
-
     session = _NumbaParallelSession
