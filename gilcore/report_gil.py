@@ -30,7 +30,7 @@ def _cell(found: Optional[Tuple[float, int]], text: str) -> str:
     if found is None:
         return "—"
     value, commits = found
-    return text.format(value) + (f" ({commits})" if commits > 1 else "")
+    return text.format(value) + f" ({commits})"  # always said: a cell on one commit is one run's figure
 
 
 def _without_gil(loaded: "LoadedResults", env: str) -> bool:
@@ -116,7 +116,8 @@ def section(loaded: "LoadedResults", markdown_table: Callable[[Sequence[str], Se
              "Convoy: how much longer the slowest 1 % of an I/O thread's round trips take while CPU-bound work "
              "runs beside it (x1 = no effect). Contention: the share of time CPU-bound threads spend waiting "
              "instead of running. Switching: what `sys.setswitchinterval` gives. Timeline: how much of a short run "
-             "2 workers ran at the same moment (0 = they took turns). Medians over commits; (n) = commits.", ""]
+             "2 workers ran at the same moment (0 = they took turns). Medians over commits; (n) = commits "
+             "measured.", ""]
     if table:
         lines += [markdown_table(["probe"] + loaded.environments, table), ""]
     if others:

@@ -175,13 +175,17 @@ def test_gil_section_shows_the_probes_per_python_and_no_switching_without_a_gil(
             "bench_gil.GilState.track_gil_enabled": ([0.0], []),
             "bench_gil_behaviour.SwitchInterval.track_switches_per_second": ([1.6e6, 1.5e6], switching),
         })
+    # one commit only: its figure says it stands on one
+    write_result(machine, "a" * 40, "3.14", {}, {
+        "bench_gil_behaviour.SwitchInterval.track_switches_per_second": ([1600.0, 182.0], switching),
+    })
     out = tmp_path / "out"
     assert report.main(["--results", str(tmp_path / "results"), "--out", str(out)]) == 0
     lines = (out / "gilcore-report.md").read_text().splitlines()
     assert "## The GIL itself, per Python" in lines
-    assert "| convoy: I/O p99 over idle, socket to a process, 1 thread | x250.0 (2) | x0.9 (2) | — |" in lines
-    assert "| convoy: Event wake-up p99 over idle, 1 thread | x50.0 (2) | x1.1 (2) | — |" in lines
-    assert "| switching: GIL hand-overs per second, 5 ms interval | 180 (2) | no GIL | no GIL |" in lines
+    assert "| convoy: I/O p99 over idle, socket to a process, 1 thread | x250.0 (2) | x0.9 (2) | — | — |" in lines
+    assert "| convoy: Event wake-up p99 over idle, 1 thread | x50.0 (2) | x1.1 (2) | — | — |" in lines
+    assert "| switching: GIL hand-overs per second, 5 ms interval | 180 (2) | no GIL | no GIL | 182 (1) |" in lines
     others = [line for line in lines if line.startswith("| cpython-")]
     assert others == ["| cpython-2.7.18 | x1.5 | x2.5 |", "| cpython-3.9.18 | x240.0 | x60.0 |"]
 
