@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from gilcore import ratios
+from gilcore.errors import UsageError  # noqa: F401  (also gilcore.runner.UsageError, for older callers)
 from gilcore.gil import check_gil_state, describe_interpreter
 from gilcore.strategies import STRATEGIES, Serial, Strategy
 from gilcore.strategies.base import DEFAULT_TIMEOUT
@@ -34,10 +35,6 @@ def worker_counts(cpus: Optional[int] = None) -> List[int]:
     while counts[-1] * 2 <= cpus:
         counts.append(counts[-1] * 2)
     return counts if counts[-1] == cpus else counts + [cpus]
-
-
-class UsageError(ValueError):
-    """Bad input from a user: one line, nothing started."""
 
 
 class ChecksumError(RuntimeError):

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from gilcore import atomic, report
+from gilcore import atomic
+from gilcore.publish import report
 
 OLD = b"the old report, intact\n" * 1000
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from gilcore.benchmarks_json import differences, discover
+from gilcore.publish.benchmarks_json import differences, discover
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -15,6 +15,14 @@ def test_differences_names_what_is_stale():
     assert differences(old, new) == ["missing: c.C.track_z", "no longer in benchmarks/: gone.B.time_y",
                                      "params changed: a.A.time_x: [['1']] -> [['1', '2']]"]
     assert differences(new, new) == []
+
+
+def test_differences_names_a_changed_version_hash():
+    """asv files results under a benchmark's version (its code's hash): a change must show."""
+    old = {"a.A.time_x": {"version": "1" * 64}, "bench_interpreters.C.track_y": {"version": "a" * 64}}
+    new = {"a.A.time_x": {"version": "2" * 64}, "bench_interpreters.C.track_y": {"version": "b" * 64}}
+    assert differences(old, new) == [f"version changed: a.A.time_x: {'1' * 64} -> {'2' * 64}",
+                                     f"version changed: bench_interpreters.C.track_y: {'a' * 64} -> {'b' * 64}"]
 
 
 def test_results_benchmarks_json_matches_the_benchmarks():

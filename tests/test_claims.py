@@ -1,8 +1,8 @@
 """The verdict rules are fixed in code: these tests pin every threshold and how a verdict is reached."""
 import pytest
 
-from gilcore import claims
-from gilcore.claims import CONFIRMED, INCONCLUSIVE, NO_DECISION, REFUTED
+from gilcore.publish import claims
+from gilcore.publish.claims import CONFIRMED, INCONCLUSIVE, NO_DECISION, REFUTED
 
 
 def test_thresholds_are_the_articles_words():

@@ -8,8 +8,8 @@ import pytest
 
 import gilcore
 import gilcore.gil
-from gilcore.optional import missing_reason
-from gilcore.plan import make_plan
+from gilcore.cli.optional import missing_reason
+from gilcore.cli.plan import make_plan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -12,12 +12,12 @@ import time
 import pytest
 
 import gilcore
-from gilcore import optional, plan, table
+from gilcore.cli import optional, plan, table
 from gilcore.cli import main
 from gilcore.gil import free_threaded_build
-from gilcore.progress import Estimator, Progress, clock
-from gilcore.runlog import Run, RunFileError, parse_lines, read_runs
-from gilcore.runner import UsageError
+from gilcore.cli.progress import Estimator, Progress, clock
+from gilcore.cli.runlog import Run, RunFileError, parse_lines, read_runs
+from gilcore.errors import UsageError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--size", "2000", "--repeats", "1", "--max-repeats", "1"]

@@ -10,7 +10,7 @@ import pytest
 from gilcore import cli
 from gilcore.gilprobes import contention, convoy, portable, switching, svg, timeline
 from gilcore.gilprobes.timeline import Timeline, WorkerTrace
-from gilcore.runner import UsageError
+from gilcore.errors import UsageError
 
 PYTHON27 = "/root/.pyenv/versions/2.7.18/bin/python2.7"
 MS = 1_000_000

@@ -9,7 +9,7 @@ import time
 import psutil
 import pytest
 
-from gilcore import interpreters
+from gilcore.pythons import interpreters
 
 PYTHON27 = "/root/.pyenv/versions/2.7.18/bin/python2.7"
 SMALL = 20_000

@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A program whose clean-up after Ctrl-C hangs, with a child process that would outlive it.
 HANGING_SHUTDOWN = textwrap.dedent("""
     import subprocess, sys, time
-    from gilcore.interrupt import BoundedInterrupt
+    from gilcore.cli.interrupt import BoundedInterrupt
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     print(child.pid, flush=True)
     with BoundedInterrupt(grace={grace}):
@@ -74,7 +74,7 @@ def test_a_second_ctrl_c_forces_the_exit_at_once():
 def test_an_ignored_sigint_stays_ignored():
     """Started with SIGINT ignored (nohup, `cmd &` in a script), the CLI does not take it back."""
     script = ("import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-              "from gilcore.interrupt import BoundedInterrupt\n"
+              "from gilcore.cli.interrupt import BoundedInterrupt\n"
               "with BoundedInterrupt(grace=1):\n"
               "    print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -8,9 +8,9 @@ import time
 import psutil
 import pytest
 
-from gilcore import multipython
-from gilcore.interpreters import Interpreter, discover
-from gilcore.runner import UsageError
+from gilcore.cli import multipython
+from gilcore.pythons.interpreters import Interpreter, discover
+from gilcore.errors import UsageError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FOUND = [i for i in discover() if i.exists]
@@ -178,7 +178,7 @@ def test_compare_interpreters_on_a_users_workload(tmp_path, no_leaks):
     for version in THREE[:2]:
         assert f"cpython-{cpython(version).version}" in head
     assert "Traceback" not in done.stderr
-    from gilcore.runlog import read_runs
+    from gilcore.cli.runlog import read_runs
 
     runs = read_runs(str(log))
     assert [r.header["python"] for r in runs] == [f"cpython-{cpython(v).version}" for v in THREE[:2]]

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from gilcore import interpreters
+from gilcore.pythons import interpreters
 
 pytestmark = pytest.mark.slow
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from gilcore.multipython import source_files, source_tree
+from gilcore.cli.multipython import source_files, source_tree
 
 
 @pytest.fixture(scope="module")

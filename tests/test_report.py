@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from gilcore import report
+from gilcore.publish import report
 
 COLUMNS = ["result", "params", "version", "started_at", "duration"]
 

@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from gilcore import site, sitepages, vendor
+from gilcore.publish import site, sitepages, vendor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCREENSHOT_ENV = "GILBENCH_SITE_SCREENSHOT"  # set to a path to keep the Chromium screenshot (README's picture)

@@ -39,7 +39,7 @@ from typing import Dict, List, Optional, Sequence
 from gilcore.gil import free_threaded_build, gil_enabled
 from gilcore.gilprobes import portable
 from gilcore.gilprobes.timeline import Timeline, record_external
-from gilcore.runner import UsageError
+from gilcore.errors import UsageError
 
 METHODS = ("checkpoints", "cpu-time", "py-spy")
 DEFAULT_SECONDS = 0.5

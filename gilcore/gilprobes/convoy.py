@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from gilcore.gil import check_gil_state, free_threaded_build, gil_enabled
 from gilcore.gilprobes import portable
 from gilcore.gilprobes.timeline import python_label
-from gilcore.runner import UsageError
+from gilcore.errors import UsageError
 
 KINDS = portable.KINDS
 LOAD_NAMES = ("idle", "threads", "processes", "cython")

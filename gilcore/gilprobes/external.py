@@ -1,6 +1,6 @@
 """Runs portable.py with another interpreter in a subprocess that is always killed on timeout.
 
-Reuses gilcore.interpreters' runner (a session of its own, so one signal ends the
+Reuses gilcore.pythons.interpreters' runner (a session of its own, so one signal ends the
 probe and every pool worker or echo server it started) and its environment
 rules (no PYTHONPATH from this environment; PYTHON_GIL only for free-threaded
 builds).
@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from gilcore import interpreters
-from gilcore.runner import UsageError
+from gilcore.pythons import discovery, interpreters
+from gilcore.errors import UsageError
 
 SCRIPT = Path(__file__).with_name("portable.py")
 STARTUP_SECONDS = 30.0
@@ -39,10 +39,10 @@ def resolve_python(python: str) -> interpreters.Interpreter:
 def run_portable(python: str, probe: str, options: Dict[str, Any], timeout: Optional[float] = None) -> Dict[str, Any]:
     """portable.py PROBE OPTIONS with ``python``; its JSON line. ProbeError when it fails or times out."""
     interpreter = resolve_python(python)
-    env = interpreters._child_env(interpreter)
+    env = discovery.child_env(interpreter.free_threaded)
     seconds = STARTUP_SECONDS + (timeout or 60.0)
     command = [interpreter.executable, str(SCRIPT), probe, json.dumps(options)]
-    returncode, stdout, stderr = interpreters._run_killable(_same_weight(command), seconds, env, interpreter.name)
+    returncode, stdout, stderr = interpreters.run_killable(_same_weight(command), seconds, env, interpreter.name)
     result = _parse(stdout, probe)
     if returncode != 0 or result is None:
         last = (stderr.strip().splitlines() or ["no output"])[-1]

@@ -10,9 +10,10 @@ from every Python and diffs well in git.
 from __future__ import annotations
 
 from html import escape
-from typing import List, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Sequence, Tuple
 
-from gilcore.gilprobes.timeline import Timeline
+if TYPE_CHECKING:  # a type only: timeline imports this module
+    from gilcore.gilprobes.timeline import Timeline
 
 Interval = Tuple[int, int]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 from gilcore.gil import gil_enabled
-from gilcore.runner import UsageError
+from gilcore.errors import UsageError
 
 DEFAULT_INTERVALS_MS = (0.5, 1.0, 5.0, 20.0, 50.0)
 DEFAULT_COUNT = 3_000_000  # iterations in all (two halves): about 0.2 s serial on CPython 3.11

@@ -26,7 +26,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from gilcore.gil import free_threaded_build, gil_enabled
 from gilcore.gilprobes import portable
-from gilcore.runner import UsageError, applicability, resolve_strategy
+from gilcore.errors import UsageError
+from gilcore.runner import applicability, resolve_strategy
 from gilcore.workloads import Workload
 
 Interval = Tuple[int, int]

@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass, field
 from typing import IO, Any, Dict, Iterable, List, Optional
 
-from gilcore.runner import UsageError
+from gilcore.errors import UsageError
 
 KINDS = ("header", "unavailable", "not_applicable", "cell", "failure", "footer")
 

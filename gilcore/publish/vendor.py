@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import urlparse
 
+from gilcore import paths
 from gilcore.atomic import write_atomic
 
 OVERRIDE_ENV = "GILBENCH_VENDOR_DIR"
@@ -120,7 +121,7 @@ def _same_algorithm(data: bytes, integrity: str) -> str:
 # --- registries and tools ------------------------------------------------------------------
 
 def default_cache() -> str:
-    return os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "gilbench", "vendor")
+    return os.environ.get(CACHE_ENV) or paths.in_cache("vendor")
 
 
 def _run(command: List[str], what: str, cwd: Optional[str] = None) -> str:

@@ -19,24 +19,19 @@ import time
 from typing import Any, Dict, Optional, Sequence
 
 from gilcore.gil import GilStateError, describe_interpreter, free_threaded_build, gil_enabled
-from gilcore.interrupt import BoundedInterrupt
-from gilcore.optional import import_error_reason
-from gilcore.plan import QUICK_MAX_PAIRS, Plan, make_plan, parse_size, parse_workers
-from gilcore.runlog import Run, RunLog, read_runs
-from gilcore.runner import (MAX_PAIRS, MIN_PAIRS, ChecksumError, NotApplicable, UsageError, check_positive_int,
-                            measure)
+from gilcore.cli.interrupt import BoundedInterrupt
+from gilcore.cli.optional import import_error_reason
+from gilcore.cli.plan import QUICK_MAX_PAIRS, Plan, check_run_options, make_plan, parse_size, parse_workers
+from gilcore.cli.runlog import Run, RunLog, read_runs
+from gilcore.errors import UsageError, UsageParser
+from gilcore.runner import MAX_PAIRS, MIN_PAIRS, ChecksumError, NotApplicable, measure
 from gilcore.strategies import STRATEGIES, WorkerError
 
 USAGE_EXIT = 2
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, like every other usage error
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m gilcore", description=__doc__.splitlines()[0],
+    parser = UsageParser(prog="python -m gilcore", description=__doc__.splitlines()[0],
                      epilog="Subcommands: `show FILE` (the table of a saved run), `report` (cross-version "
                             "report from asv results), `interpreters` (the countdown on every interpreter "
                             "found), `gil` (probes of the GIL itself), `site` (the published site).")
@@ -66,16 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
     # A child of --python: a strategy named but unavailable on this interpreter is listed, not an error.
     parser.add_argument("--skip-unavailable", action="store_true", help=argparse.SUPPRESS)
     return parser
-
-
-def check_run_options(args: argparse.Namespace) -> None:
-    """The options every run takes, checked before anything starts."""
-    check_positive_int(args.repeats, "--repeats")
-    if args.max_repeats is None:
-        args.max_repeats = MAX_PAIRS if args.full else QUICK_MAX_PAIRS
-    check_positive_int(args.max_repeats, "--max-repeats")
-    if not args.timeout > 0:  # also NaN
-        raise UsageError(f"--timeout must be positive, not {args.timeout}")
 
 
 def plan_from_args(args: argparse.Namespace) -> Plan:
@@ -117,16 +102,16 @@ def _print_plan(plan: Plan) -> None:
 def main_table(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.python:
-        from gilcore.multipython import main_compare
+        from gilcore.cli.multipython import main_compare
 
         return main_compare(args)
     plan = plan_from_args(args)
     if args.list:
         _print_plan(plan)
         return 0
-    from gilcore import table
+    from gilcore.cli import table
     from gilcore.noise import aa_control
-    from gilcore.progress import Progress
+    from gilcore.cli.progress import Progress
 
     with RunLog(args.output) as log:  # opened first: an unwritable --output is a usage error
         started = time.perf_counter()
@@ -162,7 +147,7 @@ def main_table(argv: Sequence[str]) -> int:
 
 
 def _measure_all(plan: Plan, args: argparse.Namespace, run: Run, log: RunLog, progress: Any) -> None:
-    from gilcore.table import speedup_text
+    from gilcore.cli.table import speedup_text
 
     for planned in plan.cells:
         progress.begin(planned.label)
@@ -195,7 +180,7 @@ def _measure_all(plan: Plan, args: argparse.Namespace, run: Run, log: RunLog, pr
 
 def main_show(argv: Sequence[str]) -> int:
     """``python -m gilcore show FILE [--json]``: the table (or JSON) of a run saved with --output."""
-    parser = _Parser(prog="python -m gilcore show", description=main_show.__doc__)
+    parser = UsageParser(prog="python -m gilcore show", description=main_show.__doc__)
     parser.add_argument("file", help="a file written by `python -m gilcore --output FILE`")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     args = parser.parse_args(argv)
@@ -204,7 +189,7 @@ def main_show(argv: Sequence[str]) -> int:
         document = runs[0].to_json() if len(runs) == 1 else {"interpreters": [run.to_json() for run in runs]}
         print(json.dumps(document, indent=1, default=repr))
         return 0
-    from gilcore import table
+    from gilcore.cli import table
 
     if len(runs) == 1:
         table.print_run(runs[0])
@@ -214,10 +199,10 @@ def main_show(argv: Sequence[str]) -> int:
 
 
 SUBCOMMANDS = {
-    "report": "gilcore.report:main",
-    "interpreters": "gilcore.interpreters:main",
-    "gil": "gilcore.gilprobes.cli:main",
-    "site": "gilcore.site:main",
+    "report": "gilcore.publish.report:main",
+    "interpreters": "gilcore.pythons.interpreters:main",
+    "gil": "gilcore.cli.gil:main",
+    "site": "gilcore.publish.site:main",
     "show": "gilcore.cli:main_show",
 }
 

@@ -19,12 +19,10 @@ import os
 import sys
 from dataclasses import asdict
 from typing import List, Optional, Sequence
-
-from gilcore.cli import _Parser
 from gilcore.gil import free_threaded_build, gil_enabled
 from gilcore.gilprobes import contention, convoy, switching, timeline
-from gilcore.interpreters import ProbeError
-from gilcore.runner import UsageError
+from gilcore.pythons.interpreters import ProbeError
+from gilcore.errors import UsageError, UsageParser
 
 
 def _floats(text: str, what: str) -> List[float]:
@@ -42,7 +40,7 @@ def _ints(text: str, what: str) -> List[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m gilcore gil", description=__doc__.splitlines()[0])
+    parser = UsageParser(prog="python -m gilcore gil", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", metavar="{switch,convoy,contention,timeline}")
     commands.required = True
 

@@ -2,7 +2,7 @@
 
     python countdown_probe.py COUNT [REPEATS]
 
-Prints ONE JSON line. gilcore.interpreters runs this file with every
+Prints ONE JSON line. gilcore.pythons.interpreters runs this file with every
 interpreter it finds, so it must run unchanged on CPython 2.7 and 3.x, PyPy
 and Jython 2.7: no f-strings, no type hints, no gilcore import, nothing
 newer than the 2.7 standard library. Nothing imports it.

@@ -4,7 +4,7 @@ asv compares commits; this reads every result file under results/ and lays
 the same benchmark side by side across Python environments: speedup of each
 workaround at each worker count, the serial cost of each Python, which
 free-threading patterns scale, and the reference article's claims checked
-against the measurements by rules fixed in code (gilcore.claims).
+against the measurements by rules fixed in code (gilcore.publish.claims).
 
 A speedup cell stands on the per-pair ratios behind it (results/cells/, see
 gilcore.cellstore): their geometric mean over every commit measured with the
@@ -30,9 +30,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from gilcore import cellstore, ratios, report_gil
+from gilcore import cellstore, ratios
+from gilcore.publish import gil_section as report_gil
 from gilcore.atomic import write_atomic
-from gilcore.runner import UsageError
+from gilcore.errors import UsageError, UsageParser
 
 # (benchmark, params) -> environment label -> values over commits
 Series = Dict[Tuple[str, Tuple[str, ...]], Dict[str, List[float]]]
@@ -463,7 +464,7 @@ def write_scaling_chart(loaded: LoadedResults, path: str) -> bool:
 
 
 def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_name: Optional[str] = None) -> str:
-    from gilcore.claims import claims_table
+    from gilcore.publish.claims import claims_table
 
     parts = [
         "# gilbench: the GIL and its workarounds, across Python versions",
@@ -538,9 +539,8 @@ def render_html(markdown: str) -> str:
 
 
 def main(argv: Sequence[str]) -> int:
-    from gilcore.cli import _Parser  # usage errors: one line, exit 2
 
-    parser = _Parser(prog="python -m gilcore report", description=__doc__.splitlines()[0])
+    parser = UsageParser(prog="python -m gilcore report", description=__doc__.splitlines()[0])
     parser.add_argument("--results", default="results", help="asv results directory (default: results)")
     parser.add_argument("--out", default="report", help="folder for gilcore-report.md/.html and the chart")
     args = parser.parse_args(argv)

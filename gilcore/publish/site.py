@@ -2,11 +2,11 @@
 
 No benchmark runs. In order: ``asv publish`` (into a scratch folder, through a
 temporary asv config whose results_dir and html_dir are the ones asked for),
-the cross-version report (``gilcore.report``, its claims included), the GIL
+the cross-version report (``gilcore.publish.report``, its claims included), the GIL
 timelines when ``report/timelines/`` exists, a page explaining each benchmark
 (results/benchmarks.json and the benchmarks' docstrings), links between all of
 them, and every third-party script and stylesheet served from DIR itself
-(``gilcore.vendor``: rebuilt from package registries, checked against the
+(``gilcore.publish.vendor``: rebuilt from package registries, checked against the
 page's integrity hashes). The finished folder then replaces DIR, so a failed
 build leaves the previous site as it was.
 """
@@ -24,9 +24,9 @@ import tempfile
 import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from gilcore import sitepages, vendor
+from gilcore.publish import sitepages, vendor
 from gilcore.atomic import write_atomic
-from gilcore.runner import UsageError
+from gilcore.errors import UsageError, UsageParser
 
 PUBLISH_TIMEOUT = 600
 ASV_PAGES = ("index.html", "error.html")  # asv's own; every other page is the project's
@@ -86,7 +86,7 @@ def asv_publish(config: str, results: str, html_dir: str, scratch: str) -> None:
 
 
 def write_report(results: str, site: str) -> None:
-    from gilcore import report
+    from gilcore.publish import report
 
     with contextlib.redirect_stdout(io.StringIO()):  # its "wrote <scratch path>" line would mislead
         status = report.main(["--results", results, "--out", site])
@@ -189,9 +189,8 @@ def _size(folder: str) -> int:
 
 
 def main(argv: Sequence[str]) -> int:
-    from gilcore.cli import _Parser  # usage errors: one line, exit 2
 
-    parser = _Parser(prog="python -m gilcore site", description=__doc__.splitlines()[0])
+    parser = UsageParser(prog="python -m gilcore site", description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder to write the site to (replaced whole)")
     parser.add_argument("--results", default="results", help="asv results directory (default: results)")
     parser.add_argument("--config", default="asv.conf.json", help="the asv config (default: asv.conf.json)")

@@ -10,7 +10,7 @@ import statistics
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:
-    from gilcore.report import LoadedResults
+    from gilcore.publish.report import LoadedResults
 
 CONVOY = "bench_gil_behaviour.Convoy"
 CONTENTION = "bench_gil_behaviour.Contention.track_wait_fraction"

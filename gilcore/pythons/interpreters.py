@@ -24,8 +24,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from gilcore import discovery
-from gilcore.runner import UsageError
+from gilcore import paths
+from gilcore.pythons import discovery, wanted
+from gilcore.errors import UsageError, UsageParser
 
 PROBE = Path(__file__).with_name("countdown_probe.py")
 DEFAULT_COUNT = 10_000_000  # the article's COUNT
@@ -38,19 +39,6 @@ DEFAULT_STARTUP_SECONDS = 30.0
 # slow interpreter (2.7's threads thrash) on a busy 2-core machine.
 SECONDS_PER_MILLION = 1.0
 
-# What the orientation table in FACTS.md compares; reported as missing when absent.
-WANTED = [
-    ("CPython 2.7", "cpython", "2.7", False),
-    ("CPython 3.9", "cpython", "3.9", False),
-    ("CPython 3.11", "cpython", "3.11", False),
-    ("CPython 3.13", "cpython", "3.13", False),
-    ("CPython 3.13t (free-threaded)", "cpython", "3.13", True),
-    ("PyPy 3", "pypy", "3", False),
-    ("Jython 2.7", "jython", "2.7", True),
-]
-# Environment a child must not inherit: PYTHONPATH/PYTHONHOME of this (3.x, maybe asv's)
-# environment break a 2.7 or PyPy child outright.
-UNINHERITED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "__PYVENV_LAUNCHER__")
 THIS_PROCESS = "sys.executable"  # the source of the entry discover() adds for the running Python
 
 
@@ -91,8 +79,7 @@ def interpreters_json() -> Path:
     explicit = os.environ.get("GILBENCH_INTERPRETERS_JSON")
     if explicit:
         return Path(explicit)
-    cache = os.environ.get("GILBENCH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "gilbench")
-    return Path(cache) / "interpreters.json"
+    return Path(paths.in_cache("interpreters.json"))
 
 
 def discover() -> List[Interpreter]:
@@ -137,7 +124,7 @@ def _from_entry(entry: Dict[str, Any]) -> Interpreter:
                        gil=entry["gil"], source=entry["source"], config_args=entry.get("config_args", ""))
 
 
-_identity = discovery._identity
+_identity = discovery.file_identity
 
 
 def current() -> Interpreter:
@@ -179,11 +166,11 @@ def _table_order(interpreter: Interpreter) -> Tuple[Any, ...]:
 def missing(found: Sequence[Interpreter]) -> List[str]:
     """The orientation table's interpreters that are not among ``found``, one line each."""
     lines = []
-    for label, implementation, version, free in WANTED:
-        if not any(i.implementation == implementation and i.free_threaded == free and i.exists
-                   and (i.version == version or i.version.startswith(version + "."))
+    for want in wanted.in_table():
+        if not any(i.implementation == want.implementation and i.free_threaded == want.free_threaded and i.exists
+                   and (i.version == want.version or i.version.startswith(want.version + "."))
                    for i in found):
-            lines.append(f"{label}: not found (scripts/setup-interpreters installs or builds it)")
+            lines.append(f"{want.label}: not found (scripts/setup-interpreters installs or builds it)")
     return lines
 
 
@@ -204,9 +191,9 @@ def probe(interpreter: Union[Interpreter, str], count: int = DEFAULT_COUNT, repe
         timeout = interpreter.default_timeout(count, repeats)
     if not interpreter.exists:
         raise ProbeError(f"{interpreter.name}: {interpreter.executable} is not an executable file")
-    env = _child_env(interpreter)
+    env = discovery.child_env(interpreter.free_threaded)
     started = time.perf_counter()
-    returncode, stdout, stderr = _run_killable(
+    returncode, stdout, stderr = run_killable(
         [interpreter.executable, str(PROBE), str(count), str(repeats)], timeout, env, interpreter.name)
     result = _parse(stdout)
     if returncode != 0 or result is None:
@@ -227,16 +214,7 @@ def _check_sizes(count: int, repeats: int, prefix: str = "") -> None:
                              + (" (it is split into two halves)" if what.endswith("count") else ""))
 
 
-def _child_env(interpreter: Interpreter) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in UNINHERITED}
-    if not interpreter.free_threaded:
-        # PYTHON_GIL (asv's matrix sets it) is a switch of free-threaded builds only;
-        # PYTHON_GIL=0 is a fatal error on every GIL build.
-        env.pop("PYTHON_GIL", None)
-    return env
-
-
-def _run_killable(command: List[str], timeout: float, env: Dict[str, str], name: str) -> Tuple[int, str, str]:
+def run_killable(command: List[str], timeout: float, env: Dict[str, str], name: str) -> Tuple[int, str, str]:
     """Runs command in a session of its own, so one signal reaches it and all its children."""
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env=env, text=True, encoding="utf-8", errors="replace", start_new_session=True)
@@ -297,13 +275,8 @@ def _check_gil(interpreter: Interpreter, result: Dict[str, Any], env: Dict[str, 
 
 # --------------------------------------------------------------------------- command line
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line and exit 2, through gilcore.cli
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m gilcore interpreters", description=__doc__.splitlines()[0])
+    parser = UsageParser(prog="python -m gilcore interpreters", description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=DEFAULT_COUNT, help="the countdown's COUNT (default: 10,000,000)")
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="interleaved runs of each mode")
     parser.add_argument("--timeout", type=float, help="seconds per interpreter (default: by count, longer for Jython)")

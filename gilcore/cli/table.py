@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
-from gilcore.runlog import Run
+from gilcore.cli.runlog import Run
 
 Cell = Dict[str, Any]
 

@@ -3,7 +3,7 @@
 scripts/setup-interpreters runs this file as a script with whatever python3 the
 machine has (before gilcore is built, so it imports nothing of gilcore) to
 write interpreters.json and the bin dirs its env.sh puts on PATH;
-gilcore.interpreters imports it to look on PATH when there is no such file.
+gilcore.pythons.interpreters imports it to look on PATH when there is no such file.
 
 Where it looks, first found wins a name:
   1. the cache's bin/ (the symlinks setup-interpreters makes: its CPython builds
@@ -16,19 +16,15 @@ Where it looks, first found wins a name:
 
     python3 gilcore/discovery.py --cache DIR [--json FILE] [--path-dirs FILE] [--no-run]
 """
+import argparse
+import json
 import os
+import re
+import shutil
+import subprocess
 import sys
 
-if __name__ == "__main__":
-    # Run as a script, this file's folder (gilcore/, which has a site.py) must not shadow the stdlib.
-    _here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
-
-import argparse  # noqa: E402  (after the sys.path fix above)
-import json  # noqa: E402
-import re  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
+from gilcore.pythons import wanted
 
 # python2.7, python3.13, python3.13t, pypy, pypy3, pypy3.9, jython: versioned names only, never
 # bare python/python3 (those are whichever version happens to be selected).
@@ -65,9 +61,20 @@ print('GILBENCH_PROBE ' + json.dumps({'implementation': impl, 'version': ver, 'i
 """
 PROBE_SECONDS = {"jython": 120.0}  # a JVM needs seconds before the first line
 DEFAULT_PROBE_SECONDS = 30.0
-UNINHERITED = ("PYTHON_GIL", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "__PYVENV_LAUNCHER__")
-# What the orientation table compares, then the newer releases: reported as missing when absent.
-WANTED = ["2.7", "3.9", "3.11", "3.12", "3.13", "3.13t", "3.14", "3.14t", "3.15", "3.15t", "pypy3", "jython"]
+# Environment a child interpreter must not inherit: PYTHONPATH/PYTHONHOME of this (3.x, maybe asv's)
+# environment break a 2.7 or PyPy child outright; PYTHON_GIL=0 is a fatal error on every GIL build.
+UNINHERITED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "__PYVENV_LAUNCHER__")
+
+
+def child_env(free_threaded=False, environ=None):
+    """The environment to run another interpreter in: this one's, less what would break it.
+
+    PYTHON_GIL (asv's matrix sets it) is kept for a free-threaded child only: it is a
+    switch of free-threaded builds, and a fatal error on every GIL build.
+    """
+    environ = os.environ if environ is None else environ
+    drop = UNINHERITED if free_threaded else UNINHERITED + ("PYTHON_GIL",)
+    return {k: v for k, v in environ.items() if k not in drop}
 
 
 def pyenv_root():
@@ -136,7 +143,7 @@ def candidates(cache=None):
             path = os.path.join(directory, name)
             if not NAME.match(name) or not os.path.isfile(path) or not os.access(path, os.X_OK):
                 continue
-            identity = _identity(path)
+            identity = file_identity(path)
             if identity in seen:
                 continue
             seen.add(identity)
@@ -154,7 +161,7 @@ def _source(path, source, cache):
     return "gilbench-build"
 
 
-def _identity(path):
+def file_identity(path):
     """The file itself, whatever symlinks or hard links lead to it."""
     try:
         status = os.stat(path)
@@ -193,7 +200,7 @@ def describe_by_name(path, source, pyenv=None):
 
 def probe(path, source, timeout=None):
     """Runs the interpreter once: the probe's facts plus name, source and executable; None if it does not run."""
-    env = {k: v for k, v in os.environ.items() if k not in UNINHERITED}
+    env = child_env()
     if timeout is None:
         timeout = PROBE_SECONDS.get("jython" if "jython" in os.path.basename(path) else "", DEFAULT_PROBE_SECONDS)
     try:
@@ -267,14 +274,8 @@ def discover(cache=None, run=True, current=True):
 def missing(entries, explained=()):
     """One line per wanted interpreter that is absent (unless the caller already said why)."""
     have = {command_name(e) for e in entries}
-    lines = []
-    for want in WANTED:
-        name = want if want in ("pypy3", "jython") else "python" + want
-        if name not in have and name not in explained:
-            how = "apt-get install " + name if name in ("pypy3", "jython") else \
-                "scripts/setup-interpreters makes it" if want.rstrip("t") in ("3.13", "3.14", "3.15") else "pyenv install " + want
-            lines.append("%s: not found (%s)" % (name, how))
-    return lines
+    return ["%s: not found (%s)" % (w.command, wanted.how_to_get(w))
+            for w in wanted.WANTED if w.command not in have and w.command not in explained]
 
 
 def _write(path, text):

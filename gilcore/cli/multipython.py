@@ -1,6 +1,6 @@
 """``python -m gilcore --python 3.12 --python 3.13t ...``: the same cells on several interpreters.
 
-Each interpreter named (a version found by ``gilcore.interpreters.discover()``,
+Each interpreter named (a version found by ``gilcore.pythons.interpreters.discover()``,
 or a path) gets a venv of its own with gilcore installed from this source
 tree, made once and reused while the source is unchanged
 (~/.cache/gilbench/venvs/<name>-<binary>-<source hash>), with numpy where a
@@ -33,10 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
-from gilcore.interpreters import UNINHERITED, Interpreter, discover
-from gilcore.plan import parse_size, parse_workers
-from gilcore.runlog import Run, RunLog
-from gilcore.runner import EXTRA_PAIRS, UsageError, resolve_strategy
+from gilcore import paths
+from gilcore.pythons import discovery
+from gilcore.pythons.interpreters import Interpreter, discover
+from gilcore.cli.plan import check_run_options, parse_size, parse_workers
+from gilcore.cli.runlog import Run, RunLog
+from gilcore.errors import UsageError
+from gilcore.runner import EXTRA_PAIRS, resolve_strategy
 from gilcore.strategies.base import WARMUP_TIMEOUT
 from gilcore.workloads import WORKLOADS
 
@@ -138,13 +141,12 @@ def venvs_dir() -> Path:
     explicit = os.environ.get("GILBENCH_VENVS")
     if explicit:
         return Path(explicit)
-    cache = os.environ.get("GILBENCH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "gilbench")
-    return Path(cache) / "venvs"
+    return Path(paths.in_cache("venvs"))
 
 
 def source_tree() -> Path:
     """The checkout gilcore runs from: what the venvs install."""
-    tree = Path(__file__).resolve().parent.parent
+    tree = Path(__file__).resolve().parents[2]
     if not ((tree / "pyproject.toml").is_file() and (tree / "setup.py").is_file()):
         raise UsageError("--python installs gilcore from its source tree, and this gilcore was installed "
                          f"without one ({tree}); run it from a checkout (pip install -e .)")
@@ -302,9 +304,8 @@ def _last_line(path: Path) -> str:
 
 def _clean_env(free_threaded: bool) -> Dict[str, str]:
     """This environment less what would mislead another interpreter (its PYTHONPATH, this venv)."""
-    env = {k: v for k, v in os.environ.items() if k not in UNINHERITED and k != "VIRTUAL_ENV"}
-    if not free_threaded:
-        env.pop("PYTHON_GIL", None)  # a switch of free-threaded builds; PYTHON_GIL=0 is fatal elsewhere
+    env = discovery.child_env(free_threaded)
+    env.pop("VIRTUAL_ENV", None)
     return env
 
 
@@ -404,7 +405,6 @@ def child_arguments(args: argparse.Namespace, output: Path) -> List[str]:
 
 def _validate(args: argparse.Namespace) -> None:
     """What can be checked here, before any venv is made; each child checks the rest."""
-    from gilcore.cli import check_run_options
 
     parse_workers(args.workers)
     parse_size(args.size)
@@ -425,8 +425,8 @@ def stall_limit(args: argparse.Namespace) -> float:
 
 def main_compare(args: argparse.Namespace) -> int:
     """Run the cells on every --python interpreter in turn; one table (or --json) with all of them."""
-    from gilcore import table
-    from gilcore.progress import Progress
+    from gilcore.cli import table
+    from gilcore.cli.progress import Progress
 
     _validate(args)
     interpreters = resolve_all(args.python)
@@ -462,7 +462,7 @@ def main_compare(args: argparse.Namespace) -> int:
 def _run_one(interpreter: Interpreter, args: argparse.Namespace, tree: Path, digest: str, scratch: Path,
              log: RunLog, progress: Any, later: int, runs: List[Run]) -> None:
     """One interpreter's run, appended to ``runs`` at once and filled in as its lines arrive."""
-    from gilcore.table import speedup_text
+    from gilcore.cli.table import speedup_text
 
     run = Run(header={"python": interpreter.name, "executable": interpreter.executable})
     runs.append(run)

@@ -9,14 +9,15 @@ default only on free-threaded builds: under a GIL they show only noise.
 """
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from gilcore.gil import free_threaded_build
-from gilcore.optional import missing_reason
-from gilcore.runner import (MAX_WORKERS, UsageError, applicability, check_positive_int, resolve_strategy,
-                            resolve_workload, worker_counts)
+from gilcore.cli.optional import missing_reason
+from gilcore.errors import UsageError
+from gilcore.runner import MAX_PAIRS, MAX_WORKERS, applicability, check_positive_int, resolve_strategy, resolve_workload, worker_counts
 from gilcore.strategies import STRATEGIES, Strategy
 from gilcore.workloads import WORKLOADS, Workload
 
@@ -167,3 +168,13 @@ def _why_nothing(workloads: Sequence[Workload], unavailable: Dict[str, str], ski
     strategies = [f"{name} is unavailable: {reason}" for name, reason in unavailable.items()
                   if name not in {w.name for w in workloads}]
     return "; ".join(missing + strategies + skipped) or "nothing was chosen"
+
+
+def check_run_options(args: argparse.Namespace) -> None:
+    """The options every run takes, checked before anything starts."""
+    check_positive_int(args.repeats, "--repeats")
+    if args.max_repeats is None:
+        args.max_repeats = MAX_PAIRS if args.full else QUICK_MAX_PAIRS
+    check_positive_int(args.max_repeats, "--max-repeats")
+    if not args.timeout > 0:  # also NaN
+        raise UsageError(f"--timeout must be positive, not {args.timeout}")

@@ -8,6 +8,7 @@ existing environment, into a scratch folder, in a few seconds.
 
     python -m gilcore.benchmarks_json            rewrite results/benchmarks.json
     python -m gilcore.benchmarks_json --check    exit 1, listing the differences, if it is stale
+                                                 (a benchmark's version hash included)
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def _asv(args: List[str], home: str, cwd: str) -> subprocess.CompletedProcess:
 
 def discover(config: str = "asv.conf.json", python: Optional[str] = None) -> Dict[str, dict]:
     """benchmarks.json as asv would write it now, from the benchmarks on disk."""
-    from gilcore.site import temporary_config
+    from gilcore.publish.site import temporary_config
 
     if not os.path.isfile(config):
         raise DiscoveryError(f"no asv config {config!r}: run from the repository")
@@ -69,24 +70,28 @@ MACHINE_PARAMETERS = ("bench_interpreters.", "bench_gil_behaviour.ConvoyOtherPyt
 
 
 def differences(old: Dict[str, dict], new: Dict[str, dict]) -> List[str]:
-    """What a stale benchmarks.json gets wrong: benchmarks missing or gone, parameters changed."""
+    """What a stale benchmarks.json gets wrong: benchmarks missing or gone, code or parameters changed.
+
+    ``version`` is asv's hash of a benchmark's code (its body and setups): when it
+    changes, asv files the new results apart from the committed history.
+    """
     lines = []
     names_old = {n for n, e in old.items() if isinstance(e, dict)}
     names_new = {n for n, e in new.items() if isinstance(e, dict)}
     lines += [f"missing: {name}" for name in sorted(names_new - names_old)]
     lines += [f"no longer in benchmarks/: {name}" for name in sorted(names_old - names_new)]
     for name in sorted(names_old & names_new):
-        for key in ("param_names",) if name.startswith(MACHINE_PARAMETERS) else ("param_names", "params"):
+        keys = ("version", "param_names") if name.startswith(MACHINE_PARAMETERS) else ("version", "param_names", "params")
+        for key in keys:
             if old[name].get(key) != new[name].get(key):
                 lines.append(f"{key} changed: {name}: {old[name].get(key)} -> {new[name].get(key)}")
     return lines
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from gilcore.cli import _Parser
-    from gilcore.runner import UsageError
+    from gilcore.errors import UsageError, UsageParser
 
-    parser = _Parser(prog="python -m gilcore.benchmarks_json", description=__doc__.splitlines()[0])
+    parser = UsageParser(prog="python -m gilcore.benchmarks_json", description=__doc__.splitlines()[0])
     parser.add_argument("--results", default="results", help="asv results directory (default: results)")
     parser.add_argument("--config", default="asv.conf.json", help="the asv config (default: asv.conf.json)")
     parser.add_argument("--check", action="store_true", help="only report differences; exit 1 if any")
