@@ -16,7 +16,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "scripts", "setup-interpreters")
-DISCOVERY = os.path.join(ROOT, "gilcore", "discovery.py")
+PYTHONS = os.path.join(ROOT, "gilcore", "pythons")  # run as a folder: python3 gilcore/pythons discovery ...
 SHA_3135 = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
 DEFAULT_CACHE = os.environ.get("GILBENCH_CACHE") or os.path.expanduser("~/.cache/gilbench")
 
@@ -142,7 +142,7 @@ def test_discovery_runs_each_python_once_and_writes_the_path_dirs(tmp_path):
     (cache / "bin").mkdir(parents=True)
     os.symlink(sys.executable, cache / "bin" / "python3.96")  # one of the script's links
     env = dict(os.environ, PATH=f"{user_bin}{os.pathsep}{os.environ['PATH']}", PYENV_ROOT=str(tmp_path / "none"))
-    done = subprocess.run([sys.executable, DISCOVERY, "--cache", str(cache), "--json", str(tmp_path / "i.json"),
+    done = subprocess.run([sys.executable, PYTHONS, "discovery", "--cache", str(cache), "--json", str(tmp_path / "i.json"),
                            "--path-dirs", str(tmp_path / "dirs")], capture_output=True, text=True, timeout=300,
                           env=env)
     assert done.returncode == 0, done.stderr
@@ -200,3 +200,20 @@ def test_builds_free_threaded_cpython_from_a_loopback_tarball_and_reuses_it(tmp_
     again = setup(cache, "--only", "3.13t", env=dict(env, GILBENCH_CPYTHON_URL="http://127.0.0.1:9/gone"))
     assert again.returncode == 0 and "already built" in again.stdout and "make -j" not in again.stdout
     assert time.monotonic() - started < 120
+
+
+def test_runs_on_the_oldest_python_it_bootstraps_from(tmp_path):
+    """The launcher accepts any python3 from 3.7 on: provisioning must run there, before gilcore is built."""
+    oldest = shutil.which("python3.7")
+    if oldest is None:
+        pytest.skip("no python3.7 on PATH")
+    version = subprocess.run([oldest, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True,
+                             text=True, timeout=60).stdout.strip()
+    if version != "(3, 7)":
+        pytest.skip(f"python3.7 on PATH does not run ({version or 'no output'})")
+    cache = tmp_path / "cache"
+    done = subprocess.run([oldest, PYTHONS, "provision", "--no-build", "--only", "pypy3"], capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, GILBENCH_CACHE=str(cache)),
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and (cache / "interpreters.json").is_file()

@@ -1,8 +1,9 @@
 """The one interpreter discovery: which Pythons are here, found by name and then run.
 
-scripts/setup-interpreters runs this file as a script with whatever python3 the
-machine has (before gilcore is built, so it imports nothing of gilcore) to
-write interpreters.json and the bin dirs its env.sh puts on PATH;
+scripts/setup-interpreters (gilcore/pythons/provision.py) imports it with
+whatever python3 the machine has, before gilcore is built, so it imports only
+the standard library and gilcore's stdlib-only modules, in Python 3.7 syntax; it
+writes interpreters.json and the bin dirs env.sh puts on PATH.
 gilcore.pythons.interpreters imports it to look on PATH when there is no such file.
 
 Where it looks, first found wins a name:
@@ -14,7 +15,7 @@ Where it looks, first found wins a name:
      /usr/bin's pypy3 and jython ...);
   4. the python3 that runs this.
 
-    python3 gilcore/discovery.py --cache DIR [--json FILE] [--path-dirs FILE] [--no-run]
+    python3 gilcore/pythons discovery --cache DIR [--json FILE] [--path-dirs FILE] [--no-run]
 """
 import argparse
 import json
@@ -286,7 +287,7 @@ def _write(path, text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="gilcore/discovery.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python3 gilcore/pythons discovery", description=__doc__.splitlines()[0])
     parser.add_argument("--cache", help="setup-interpreters' cache folder (its bin/ is looked at first)")
     parser.add_argument("--json", metavar="FILE", help="write the interpreters here (interpreters.json)")
     parser.add_argument("--path-dirs", metavar="FILE", help="write the bin dirs to put on PATH here, one a line")
