@@ -23,8 +23,8 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 
 from gilcore.runner import Cell, resolve_strategy
-from gilcore.strategies import processes
-from gilcore.strategies.subinterpreters import _Backend
+from gilcore.strategies import children
+from gilcore.strategies.subinterpreters import Backend
 from gilcore.workloads import Chunk, Workload
 
 DEFAULT_TASKS = 2_000
@@ -100,7 +100,7 @@ from gilcore.overhead import noop as _noop
 
 class _RawInterpreter(_Raw):
     def __init__(self) -> None:
-        self.backend = _Backend()
+        self.backend = Backend()
         self.interp: Any = self.backend.create()
         try:
             self.backend.run(self.interp, _RAW_SETUP, {"_path": "\0".join(sys.path)})
@@ -148,7 +148,7 @@ def per_task_us(strategy: str, tasks: int = DEFAULT_TASKS, repeats: int = 5) -> 
     items = [1] * tasks
     ours: List[float] = []
     theirs: List[float] = []
-    helpers = processes._helper_processes_running()
+    helpers = children.register_helpers()
     raw: Optional[_Raw] = None
     try:
         raw = _raw(strategy)
@@ -163,7 +163,7 @@ def per_task_us(strategy: str, tasks: int = DEFAULT_TASKS, repeats: int = 5) -> 
             raw.close()
         del raw
         gc.collect()  # the raw pool's semaphores go before the helpers that track them
-        processes._stop_helper_processes(helpers)
+        children.release_helpers(helpers)
     gilcore_us = statistics.median(ours) / tasks * 1e6
     stdlib_us = statistics.median(theirs) / tasks * 1e6
     return {"gilcore_us": gilcore_us, "stdlib_us": stdlib_us, "ratio": gilcore_us / stdlib_us}

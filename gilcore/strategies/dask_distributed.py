@@ -34,7 +34,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from gilcore.gil import free_threaded_build
 from gilcore.strategies import _warmup
 from gilcore.strategies.base import DEFAULT_TIMEOUT, WARMUP_TIMEOUT, Session, Strategy, WorkerError, call_kernel
-from gilcore.strategies.processes import _helper_processes_running, _stop_helper_processes
+from gilcore.strategies import _internals
+from gilcore.strategies.children import register_helpers, release_helpers
 from gilcore.workloads import Chunk
 
 SCHEDULER_ENV = "GILBENCH_DASK_SCHEDULER"
@@ -85,13 +86,9 @@ def _retire_offload_thread() -> None:
     the process's lifetime; swap in a fresh executor, whose thread starts only when next used."""
     from concurrent.futures import ThreadPoolExecutor
 
-    utils = sys.modules.get("distributed.utils")
-    if utils is None:
-        return
-
-    retired = getattr(utils, "_offload_executor", None)  # private: guarded
+    retired = _internals.dask_offload_executor()
     if isinstance(retired, ThreadPoolExecutor):
-        utils._offload_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="Dask-Offload")
+        _internals.set_dask_offload_executor(ThreadPoolExecutor(max_workers=1, thread_name_prefix="Dask-Offload"))
         retired.shutdown(wait=True)
 
 
@@ -105,7 +102,7 @@ class _DaskSession(Session):
     _helpers: Dict[str, bool] = {}
 
     def start(self) -> None:
-        self._helpers = _helper_processes_running()  # spawned workers start multiprocessing's tracker
+        self._helpers = register_helpers()  # spawned workers start multiprocessing's tracker
         try:
             import dask
             from distributed import Client, LocalCluster
@@ -194,7 +191,7 @@ class _DaskSession(Session):
             # stops, or their finalizers would start a new tracker to unregister them.
             del client, cluster
             gc.collect()
-            _stop_helper_processes(self._helpers)
+            release_helpers(self._helpers)
             _retire_offload_thread()
             if self._scratch is not None:
                 shutil.rmtree(self._scratch, ignore_errors=True)

@@ -25,7 +25,6 @@ import importlib
 import importlib.util
 import multiprocessing
 import re
-import sys
 import tempfile
 import threading
 import time
@@ -33,7 +32,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set,
 
 from gilcore.strategies import _warmup
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel
-from gilcore.strategies.processes import _helper_processes_running, _kill, _signal_name, _stop_helper_processes
+from gilcore.strategies import _internals
+from gilcore.strategies.children import kill, register_helpers, release_helpers, signal_name
 from gilcore.strategies.threads import _meet
 from gilcore.workloads import Chunk
 
@@ -56,7 +56,7 @@ def _how_a_worker_died(error: BaseException) -> str:
     if not numbers:
         return "a loky worker process died"
     code = numbers[0]
-    how = f"was killed by {_signal_name(-code)}" if code < 0 else f"exited with status {code}"
+    how = f"was killed by {signal_name(-code)}" if code < 0 else f"exited with status {code}"
     return f"a loky worker process {how}"
 
 
@@ -75,14 +75,13 @@ class _JoblibSession(Session):
     def start(self) -> None:
         try:
             import joblib
-            from joblib._parallel_backends import SequentialBackend
         except ImportError as error:
             raise WorkerError(f"joblib is installed but does not import here: {error}") from error
         self._delayed = joblib.delayed
         self._parallel = joblib.Parallel(n_jobs=self.workers, backend=self.backend, batch_size=1,
                                          pre_dispatch="all", **self.backend_kwargs())
         self._parallel.__enter__()
-        self._sequential = isinstance(self._parallel._backend, SequentialBackend)
+        self._sequential = isinstance(_internals.joblib_backend(self._parallel), _internals.joblib_sequential_backend())
 
     def _call(self, function: Callable[..., Any], calls: Iterable[Tuple[Any, ...]], timeout: float) -> List[Any]:
         self._parallel.timeout = timeout
@@ -128,9 +127,9 @@ class _LokySession(_JoblibSession):
     _helpers: Dict[str, bool] = {}
 
     def backend_kwargs(self) -> Dict[str, Any]:
-        self._tracker_was_running = _loky_tracker_pid() is not None
+        self._tracker_was_running = _internals.loky_tracker_pid() is not None
         self._threads_before = set(threading.enumerate())
-        self._helpers = _helper_processes_running()  # multiprocessing's tracker, which loky's workers also start
+        self._helpers = register_helpers()  # multiprocessing's tracker, which loky's workers also start
         # Each worker prepares the workload (imports, caches) and pins BLAS before any task.
         return {"initializer": _warmup.init_worker, "initargs": (self.workload.prepare, self.workload.uses_blas, None),
                 "idle_worker_timeout": 3600}
@@ -143,11 +142,11 @@ class _LokySession(_JoblibSession):
                 states = self._call(_meet_in_folder, [(folder, self.workers, timeout)] * self.workers, timeout)
             except TimeoutError as error:  # raised by a worker that waited for the others in vain
                 raise WorkerError(f"loky's workers did not all start: {error}") from None
-        self._processes = list(self._executor()._processes.values())
+        self._processes = list(_internals.executor_processes(self._executor()).values())
         return states
 
     def _executor(self) -> Any:
-        return getattr(self._parallel._backend, "_workers", None) if self._parallel is not None else None
+        return _internals.joblib_executor(self._parallel) if self._parallel is not None else None
 
     def worker_pids(self) -> List[int]:
         return [process.pid for process in self._processes]
@@ -156,7 +155,7 @@ class _LokySession(_JoblibSession):
         if self._parallel is None:
             return
         executor = self._executor()
-        processes = list(executor._processes.values()) if executor is not None else []
+        processes = list(_internals.executor_processes(executor).values()) if executor is not None else []
         processes += self._processes
         parallel, self._parallel = self._parallel, None
         parallel.__exit__(None, None, None)  # joblib's own clean-up of this call's temporary folder
@@ -164,14 +163,12 @@ class _LokySession(_JoblibSession):
             # Graceful after clean work; killed after a fault (a hung or half-dead pool).
             # joblib's terminate() also removes the executor's temporary folders.
             executor.terminate(kill_workers=not self._clean)
-        _kill(processes)  # whatever loky left: no child outlives the session
+        kill(processes)  # whatever loky left: no child outlives the session
         if executor is not None:
             # joblib keeps a folder it could not delete yet (/dev/shm/joblib_memmapping_folder_*) for
             # its atexit hook; every worker is gone now, so it can go at once.
-            manager = getattr(executor, "_temp_folder_manager", None)  # private: guarded
-            if manager is not None:
-                manager._clean_temporary_resources(force=True, allow_non_empty=True)
-        _forget_reusable_executor(executor)
+            _internals.joblib_clean_temporary_folders(executor)
+        _internals.loky_forget_executor(executor)
         del parallel, executor, processes
         self._processes = []
         # loky's threads (the queues' feeder threads) hold the queues' semaphores until they end:
@@ -179,8 +176,8 @@ class _LokySession(_JoblibSession):
         _join_new_threads(self._threads_before, THREAD_EXIT_TIMEOUT)
         gc.collect()  # the executor's queues' semaphores are unlinked before loky's tracker stops
         if not self._tracker_was_running:
-            _stop_loky_tracker()
-        _stop_helper_processes(self._helpers)
+            _internals.stop_loky_tracker()
+        release_helpers(self._helpers)
 
 
 def _join_new_threads(before: Set[threading.Thread], timeout: float) -> None:
@@ -190,43 +187,6 @@ def _join_new_threads(before: Set[threading.Thread], timeout: float) -> None:
     for thread in set(threading.enumerate()) - before:
         if thread.name in LOKY_THREADS and thread is not threading.current_thread():
             thread.join(max(0.0, deadline - time.monotonic()))
-
-
-def _forget_reusable_executor(executor: Any) -> None:
-    """Drop the module-level references loky and joblib keep to the last executor and its arguments.
-
-    Both would keep a shut-down executor, its queues and their semaphores alive
-    until the next call; the next Parallel builds a new executor either way.
-    """
-    from joblib import executor as joblib_executor
-    from joblib.externals.loky import reusable_executor
-
-    with reusable_executor._executor_lock:
-        if executor is None or reusable_executor._executor is executor:
-            reusable_executor._executor = None
-            reusable_executor._executor_kwargs = None
-    joblib_executor._executor_args = None
-
-
-def _loky_tracker_pid() -> Optional[int]:
-    """The pid of loky's resource tracker process, None when it is not running."""
-    if "joblib.externals.loky.backend.resource_tracker" not in sys.modules:
-        return None
-    from joblib.externals.loky.backend import resource_tracker
-
-    return getattr(resource_tracker._resource_tracker, "_pid", None)
-
-
-def _stop_loky_tracker() -> None:
-    """loky starts its own resource tracker process and keeps it for the parent's lifetime."""
-    from joblib.externals.loky.backend import resource_tracker
-
-    stop = getattr(resource_tracker._resource_tracker, "_stop", None)  # private: guarded
-    if stop is not None and _loky_tracker_pid() is not None:
-        try:
-            stop()
-        except (OSError, ChildProcessError):
-            pass
 
 
 class _ThreadingSession(_JoblibSession):

@@ -21,6 +21,7 @@ import threading
 import time
 from typing import Any, List, Optional, Sequence, Tuple
 
+from gilcore.strategies import _internals
 from gilcore.strategies.base import DEFAULT_TIMEOUT, WARMUP_TIMEOUT, Session, Strategy, WorkerError
 from gilcore.workloads import Chunk, Workload
 
@@ -44,23 +45,11 @@ _CALL_SCRIPT = "_gilcore_call(_payload, _fd)"
 _FIRST_READ = 4096  # most answers fit: one read
 
 
-class _Backend:
+class Backend:
     """The one API difference between Pythons: create, run a script with globals, destroy."""
 
     def __init__(self) -> None:
-        try:
-            from concurrent import interpreters  # 3.14+
-
-            self.kind, self.module = "concurrent.interpreters", interpreters
-        except ImportError:
-            try:
-                import _interpreters  # 3.13
-
-                self.kind, self.module = "_interpreters", _interpreters
-            except ImportError:
-                import _xxsubinterpreters  # 3.12
-
-                self.kind, self.module = "_xxsubinterpreters", _xxsubinterpreters
+        self.kind, self.module = _internals.subinterpreters_module()  # 3.14+ public, 3.13/3.12 private
 
     def create(self) -> Any:
         if self.kind == "_xxsubinterpreters":
@@ -69,13 +58,9 @@ class _Backend:
 
     def owns_gil(self, interp: Any) -> Optional[bool]:
         """True when the interpreter has its own GIL; None when the API cannot tell (3.12)."""
-        if self.kind == "_interpreters":
-            return getattr(self.module.get_config(interp), "gil", None) == "own"
-        if self.kind == "concurrent.interpreters":
-            import _interpreters
-
-            return getattr(_interpreters.get_config(interp.id), "gil", None) == "own"
-        return None
+        if self.kind == "_xxsubinterpreters":
+            return None
+        return _internals.interpreter_owns_gil(interp.id if self.kind == "concurrent.interpreters" else interp)
 
     def run(self, interp: Any, script: str, shared: dict) -> None:
         if self.kind == "concurrent.interpreters":
@@ -99,7 +84,7 @@ def _unavailable() -> Optional[str]:
     if sys.implementation.name != "cpython" or sys.version_info < (3, 12):
         return "interpreters with their own GIL need CPython 3.12 or newer"
     try:
-        _Backend()
+        Backend()
     except ImportError:
         return "this CPython was built without the subinterpreters module"
     return None
@@ -108,7 +93,7 @@ def _unavailable() -> Optional[str]:
 class _Worker:
     """One interpreter plus the temp file its results come back through."""
 
-    def __init__(self, backend: _Backend) -> None:
+    def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.interp = backend.create()
         self.result_file = tempfile.TemporaryFile(prefix="gilcore-")  # unlinked at once: cannot leak
@@ -145,7 +130,7 @@ class _InterpreterThread(threading.Thread):
     interpreter that imported ``threading`` in another thread hangs in destroy.
     """
 
-    def __init__(self, backend: _Backend, tasks: "queue.SimpleQueue[Any]", ready: "queue.Queue[Any]",
+    def __init__(self, backend: Backend, tasks: "queue.SimpleQueue[Any]", ready: "queue.Queue[Any]",
                  kernel: Any, prepare: Any) -> None:
         super().__init__(name="gilcore-subinterpreter")
         self.backend, self.tasks, self.ready = backend, tasks, ready
@@ -218,7 +203,7 @@ class _SubinterpreterSession(Session):
     _timeout = WARMUP_TIMEOUT
 
     def start(self) -> None:
-        backend = _Backend()
+        backend = Backend()
         self._tasks: "queue.SimpleQueue[Any]" = queue.SimpleQueue()  # C-fast: one put and get per chunk
         self._ready: "queue.Queue[Any]" = queue.Queue()
         self._threads = [_InterpreterThread(backend, self._tasks, self._ready, self.kernel, self.workload.prepare)
