@@ -142,7 +142,7 @@ def test_parse_loads_rejects(text):
     (["gil", "convoy", "--budget", "0"], "--budget"),
     (["gil", "convoy", "--max-ops", "0"], "--max-ops"),
     (["gil", "convoy", "--python", "/no/such/python"], "not an executable"),
-    (["gil", "convoy", "--python", "no-such-name"], "unknown interpreter"),
+    (["gil", "convoy", "--python", "no-such-name"], "no such interpreter here"),
     (["gil", "convoy", "--python", sys.executable, "--loads", "cython:2"], "only in this interpreter"),
     (["gil", "switch", "--intervals", "a,b"], "--intervals"),
     (["gil", "switch", "--intervals", "0"], "switch interval"),

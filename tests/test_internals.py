@@ -88,7 +88,7 @@ print("canaries ok", kind)
 
 def _cpythons_312_and_newer():
     found = [i for i in interpreters.discover() if i.implementation == "cpython" and i.exists
-             and interpreters._version_tuple(i.version)[:2] >= (3, 12)]
+             and interpreters.version_tuple(i.version)[:2] >= (3, 12)]
     return {i.name: i for i in found}
 
 

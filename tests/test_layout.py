@@ -77,6 +77,44 @@ def test_every_import_of_benchmarks_resolves_at_its_old_path():
             assert hasattr(module, name) or importlib.import_module(f"{module_name}.{name}"), (module_name, name)
 
 
+def _is_module(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # its parent is a module, not a package
+        return False
+
+
+def _benchmark_attribute_uses():
+    """(module, attribute) for every ``name.attribute`` in benchmarks/ where ``name`` is an imported gilcore module."""
+    uses = set()
+    folder = os.path.join(ROOT, "benchmarks")
+    for filename in sorted(os.listdir(folder)):
+        if not filename.endswith(".py"):
+            continue
+        tree = ast.parse(open(os.path.join(folder, filename)).read())
+        modules = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gilcore"):
+                for alias in node.names:
+                    if _is_module(f"{node.module}.{alias.name}"):
+                        modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name == "gilcore" or (alias.asname and alias.name.startswith("gilcore")):
+                        modules[alias.asname or alias.name] = alias.name
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
+                uses.add((modules[node.value.id], node.attr))
+    return sorted(uses)
+
+
+def test_every_attribute_benchmarks_use_exists_at_its_old_path():
+    uses = _benchmark_attribute_uses()
+    assert ("gilcore.interpreters", "discover") in uses and ("gilcore", "STRATEGIES") in uses
+    missing = [(module, name) for module, name in uses if not hasattr(importlib.import_module(module), name)]
+    assert not missing
+
+
 def test_old_paths_are_the_moved_modules_themselves():
     import gilcore.interpreters
     from gilcore.pythons import interpreters

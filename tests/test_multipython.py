@@ -9,6 +9,7 @@ import psutil
 import pytest
 
 from gilcore.cli import multipython
+from gilcore.pythons import interpreters
 from gilcore.pythons.interpreters import Interpreter, discover
 from gilcore.errors import UsageError
 
@@ -20,8 +21,8 @@ def cpython(version, free=False):
     """The newest interpreter of that minor version that gilcore can run in, or None."""
     wanted = tuple(int(p) for p in version.split("."))
     matches = [i for i in FOUND if i.implementation == "cpython" and i.free_threaded == free
-               and multipython._version(i.version)[:2] == wanted]
-    return max(matches, key=lambda i: multipython._version(i.version)) if matches else None
+               and interpreters.version_tuple(i.version)[:2] == wanted]
+    return max(matches, key=lambda i: interpreters.version_tuple(i.version)) if matches else None
 
 
 def fake(name, version, free=False, executable=sys.executable):
@@ -43,7 +44,7 @@ def test_a_version_means_the_newest_matching_interpreter():
     ("3.8", "--python 3.8: cpython-3.8.18 is too old; gilcore needs Python 3.9 or newer"),
     ("/nonexistent/python", "--python /nonexistent/python: not an executable file"),
     ("./nope", "--python ./nope: not an executable file"),
-    ("/bin/true", "--python /bin/true: does not run as a Python 3 interpreter"),
+    ("/bin/true", "--python /bin/true: does not run as a Python interpreter"),
 ])
 def test_bad_python_is_a_usage_error(spec, message):
     found = [fake("cpython-3.8.18", "3.8.18")]

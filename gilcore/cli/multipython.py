@@ -23,7 +23,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from gilcore import paths
-from gilcore.pythons import discovery
+from gilcore.pythons import discovery, interpreters
 from gilcore.pythons.interpreters import Interpreter, discover
 from gilcore.cli.plan import check_run_options, parse_size, parse_workers
 from gilcore.cli.runlog import Run, RunLog
@@ -54,8 +53,6 @@ CHILD_CODE = (
     "from gilcore.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
-PROBE_CODE = ("import json, sys, sysconfig; print(json.dumps([sys.implementation.name, "
-              "list(sys.version_info[:3]), bool(sysconfig.get_config_var('Py_GIL_DISABLED'))]))")
 SOURCE_SUFFIXES = (".py", ".pyx", ".pxd")
 SOURCE_TOP_FILES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md")
 UNHASHED = ("README.md",)
@@ -73,29 +70,9 @@ class ChildStalled(RuntimeError):
 
 # --------------------------------------------------------------------------- which interpreters
 
-_VERSION = re.compile(r"^(?:cpython-?|python)?(\d+)\.(\d+)(?:\.(\d+))?(t?)$")
-
-
 def resolve(spec: str, found: Optional[Sequence[Interpreter]] = None) -> Interpreter:
-    """A path, a version (3.12, 3.13t, 3.12.1) or a name from ``discover()``; raises UsageError."""
-    if os.sep in spec or spec.startswith(".") or os.path.isfile(spec):
-        return _probe_path(spec)
-    found = discover() if found is None else found
-    usable = [i for i in found if i.exists]
-    exact = [i for i in usable if i.name == spec]
-    if exact:
-        return _check_version(exact[0], spec)
-    match = _VERSION.match(spec)
-    if match:
-        wanted = tuple(int(part) for part in match.groups()[:3] if part is not None)
-        free = bool(match.group(4))
-        candidates = [i for i in usable if i.implementation == "cpython" and i.free_threaded == free
-                      and _version(i.version)[:len(wanted)] == wanted]
-        if candidates:  # the newest patch release, e.g. 3.11.7 before a bare /usr/bin/python3.11
-            return _check_version(max(candidates, key=lambda i: _version(i.version)), spec)
-    names = ", ".join(i.name for i in usable if i.implementation == "cpython") or "none"
-    raise UsageError(f"--python {spec}: no such interpreter here (found: {names}; "
-                     "scripts/setup-interpreters makes more)")
+    """A path, a version (3.12, 3.13t, 3.12.1) or a name from ``discover()`` that gilcore runs on; raises UsageError."""
+    return _check_version(interpreters.resolve(spec, found), spec)
 
 
 def resolve_all(specs: Sequence[str]) -> List[Interpreter]:
@@ -108,31 +85,10 @@ def resolve_all(specs: Sequence[str]) -> List[Interpreter]:
     return chosen
 
 
-def _version(text: str) -> tuple:
-    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
-
-
 def _check_version(interpreter: Interpreter, spec: str) -> Interpreter:
-    if interpreter.implementation == "cpython" and _version(interpreter.version)[:2] < MIN_VERSION:
+    if interpreter.implementation == "cpython" and interpreters.version_tuple(interpreter.version)[:2] < MIN_VERSION:
         raise UsageError(f"--python {spec}: {interpreter.name} is too old; gilcore needs Python 3.9 or newer")
     return interpreter
-
-
-def _probe_path(spec: str) -> Interpreter:
-    path = os.path.abspath(os.path.expanduser(spec))
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        raise UsageError(f"--python {spec}: not an executable file")
-    try:
-        done = subprocess.run([path, "-c", PROBE_CODE], capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL, env=_clean_env(free_threaded=False))
-        implementation, version, free = json.loads(done.stdout.strip().splitlines()[-1])
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError, TypeError):
-        raise UsageError(f"--python {spec}: does not run as a Python 3 interpreter") from None
-    version_text = ".".join(map(str, version))
-    interpreter = Interpreter(name=f"{implementation}-{version_text}{'t' if free else ''}", executable=path,
-                              version=version_text, implementation=implementation, free_threaded=bool(free),
-                              source="--python")
-    return _check_version(interpreter, spec)
 
 
 # --------------------------------------------------------------------------- venvs

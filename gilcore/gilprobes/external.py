@@ -9,31 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from gilcore.pythons import discovery, interpreters
-from gilcore.errors import UsageError
 
 SCRIPT = Path(__file__).with_name("portable.py")
 STARTUP_SECONDS = 30.0
 
 
 def resolve_python(python: str) -> interpreters.Interpreter:
-    """An executable path, or a name ``python -m gilcore interpreters`` lists (cpython-2.7.18, ...)."""
-    if os.sep in python or os.path.isfile(python):
-        found = next((i for i in interpreters.discover() if os.path.realpath(i.executable) == os.path.realpath(python)),
-                     None)
-        interpreter = found or interpreters.Interpreter(name=os.path.basename(python), executable=python)
-    else:
-        by_name = {i.name: i for i in interpreters.discover()}
-        if python not in by_name:
-            raise UsageError(f"unknown interpreter {python!r}; give a path or one of {', '.join(by_name)}")
-        interpreter = by_name[python]
-    if not interpreter.exists:
-        raise UsageError(f"--python {python}: {interpreter.executable} is not an executable file")
-    return interpreter
+    """What ``--python`` names: a path, a version (3.12, 2.7) or a name ``python -m gilcore interpreters`` lists."""
+    found = interpreters.discover()
+    return interpreters.resolve(python, found)
 
 
 def run_portable(python: str, probe: str, options: Dict[str, Any], timeout: Optional[float] = None) -> Dict[str, Any]:

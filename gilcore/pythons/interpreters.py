@@ -17,7 +17,6 @@ import re
 import signal
 import subprocess
 import sys
-import sysconfig
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -128,16 +127,13 @@ _identity = discovery.file_identity
 
 
 def current() -> Interpreter:
-    """The interpreter running this code, described by itself."""
-    implementation = sys.implementation.name
-    free = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
-    version = ".".join(map(str, sys.version_info[:3]))
-    is_enabled = getattr(sys, "_is_gil_enabled", None)
-    gil = ("enabled" if is_enabled() else "disabled") if is_enabled else "enabled"
+    """The interpreter running this code, described by itself (discovery's one identity probe)."""
+    facts = discovery.facts()
+    implementation, version, free = facts["implementation"], facts["version"], facts["free_threaded"]
     return Interpreter(name=f"{implementation}-{version}{'t' if free else ''}", executable=sys.executable,
                        version=version, implementation=implementation, free_threaded=free,
-                       gil="" if free else gil,  # PYTHON_GIL may have changed it here: promise nothing
-                       source=THIS_PROCESS)
+                       gil="" if free else facts["gil"],  # PYTHON_GIL may have changed it here: promise nothing
+                       source=THIS_PROCESS, config_args=facts["config_args"])
 
 
 def _with_current(found: List[Interpreter]) -> List[Interpreter]:
@@ -154,13 +150,16 @@ def _with_current(found: List[Interpreter]) -> List[Interpreter]:
     return [*found, me]
 
 
-def _version_tuple(version: str) -> Tuple[int, ...]:
+def version_tuple(version: str) -> Tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+_version_tuple = version_tuple  # its old name: benchmarks/bench_gil_behaviour.py calls it (asv runs old commits)
 
 
 def _table_order(interpreter: Interpreter) -> Tuple[Any, ...]:
     rank = {"cpython": 0, "pypy": 1, "jython": 2}.get(interpreter.implementation, 3)
-    return rank, _version_tuple(interpreter.version), interpreter.free_threaded, interpreter.name
+    return rank, version_tuple(interpreter.version), interpreter.free_threaded, interpreter.name
 
 
 def missing(found: Sequence[Interpreter]) -> List[str]:
@@ -172,6 +171,50 @@ def missing(found: Sequence[Interpreter]) -> List[str]:
                    for i in found):
             lines.append(f"{want.label}: not found (scripts/setup-interpreters installs or builds it)")
     return lines
+
+
+# --------------------------------------------------------------------------- --python
+
+_VERSION_SPEC = re.compile(r"^(?:cpython-?|python)?(\d+)\.(\d+)(?:\.(\d+))?(t?)$")
+
+
+def resolve(spec: str, found: Optional[Sequence[Interpreter]] = None) -> Interpreter:
+    """What ``--python SPEC`` names: a path, a version (3.12, 3.13t, 3.12.1) or a name from
+    ``discover()``; the newest patch release of a version. Raises UsageError."""
+    if os.sep in spec or spec.startswith(".") or os.path.isfile(spec):
+        return _resolve_path(spec, found)
+    usable = [i for i in (discover() if found is None else found) if i.exists]
+    exact = [i for i in usable if i.name == spec]
+    if exact:
+        return exact[0]
+    match = _VERSION_SPEC.match(spec)
+    if match:
+        asked = tuple(int(part) for part in match.groups()[:3] if part is not None)
+        free = bool(match.group(4))
+        candidates = [i for i in usable if i.implementation == "cpython" and i.free_threaded == free
+                      and version_tuple(i.version)[:len(asked)] == asked]
+        if candidates:  # the newest patch release, e.g. 3.11.7 before a bare /usr/bin/python3.11
+            return max(candidates, key=lambda i: version_tuple(i.version))
+    names = ", ".join(i.name for i in usable if i.implementation == "cpython") or "none"
+    raise UsageError(f"--python {spec}: no such interpreter here (found: {names}; "
+                     "scripts/setup-interpreters makes more)")
+
+
+def _resolve_path(spec: str, found: Optional[Sequence[Interpreter]]) -> Interpreter:
+    """A known interpreter at that path keeps its name and promises; another one is run once to say who it is."""
+    path = os.path.abspath(os.path.expanduser(spec))
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise UsageError(f"--python {spec}: not an executable file")
+    real = os.path.realpath(path)
+    known = [i for i in (found or []) if os.path.realpath(i.executable) == real]
+    if known:
+        return known[0]
+    facts = discovery.probe(path, "--python", timeout=60)
+    if facts is None:
+        raise UsageError(f"--python {spec}: does not run as a Python interpreter")
+    return Interpreter(name=facts["name"], executable=path, version=facts["version"],
+                       implementation=facts["implementation"], free_threaded=facts["free_threaded"],
+                       source="--python", config_args=facts["config_args"])
 
 
 # --------------------------------------------------------------------------- probing

@@ -5,26 +5,30 @@ it before gilcore is built).
 """
 from collections import namedtuple
 
-# command: the name on PATH (and asv's); label: the orientation table's name, "" when the table
-# does not compare it; route: how setup-interpreters makes it ("build": CPython from a pinned
-# tarball, "debian": Debian unstable's binary in a private root, "apt": the system's package,
-# "": not made, pyenv installs it).
 Wanted = namedtuple("Wanted", "command label implementation version free_threaded route")
 
-WANTED = [
-    Wanted("python2.7", "CPython 2.7", "cpython", "2.7", False, ""),
-    Wanted("python3.9", "CPython 3.9", "cpython", "3.9", False, ""),
-    Wanted("python3.11", "CPython 3.11", "cpython", "3.11", False, ""),
-    Wanted("python3.12", "", "cpython", "3.12", False, ""),
-    Wanted("python3.13", "CPython 3.13", "cpython", "3.13", False, "build"),
-    Wanted("python3.13t", "CPython 3.13t (free-threaded)", "cpython", "3.13", True, "build"),
-    Wanted("python3.14", "", "cpython", "3.14", False, "debian"),
-    Wanted("python3.14t", "", "cpython", "3.14", True, "build"),
-    Wanted("python3.15", "", "cpython", "3.15", False, "debian"),
-    Wanted("python3.15t", "", "cpython", "3.15", True, "build"),
-    Wanted("pypy3", "PyPy 3", "pypy", "3", False, "apt"),
-    Wanted("jython", "Jython 2.7", "jython", "2.7", True, "apt"),
-]
+# command: the name on PATH (and asv's); free: free-threaded; route: how setup-interpreters makes
+# it (build: CPython from a pinned tarball; debian: Debian unstable's binary in a private root;
+# apt: the system's package; -: not made, pyenv installs it); label: its name in the orientation
+# table of FACTS.md (- when the table does not compare it).
+_TABLE = """
+python2.7    cpython  2.7   no   -       CPython 2.7
+python3.9    cpython  3.9   no   -       CPython 3.9
+python3.11   cpython  3.11  no   -       CPython 3.11
+python3.12   cpython  3.12  no   -       -
+python3.13   cpython  3.13  no   build   CPython 3.13
+python3.13t  cpython  3.13  yes  build   CPython 3.13t (free-threaded)
+python3.14   cpython  3.14  no   debian  -
+python3.14t  cpython  3.14  yes  build   -
+python3.15   cpython  3.15  no   debian  -
+python3.15t  cpython  3.15  yes  build   -
+pypy3        pypy     3     no   apt     PyPy 3
+jython       jython   2.7   yes  apt     Jython 2.7
+"""
+WANTED = [Wanted(command, "" if label == "-" else label, implementation, version, free == "yes",
+                 "" if route == "-" else route)
+          for command, implementation, version, free, route, label in
+          (line.split(None, 5) for line in _TABLE.strip().splitlines())]
 
 # setup-interpreters' targets, in the order it makes them: 3.13t 3.13 3.14 3.15 3.14t 3.15t pypy3 jython
 TARGET_ORDER = ("build-3.13", "debian", "build", "apt")

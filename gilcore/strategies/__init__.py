@@ -8,7 +8,7 @@ from gilcore.strategies.base import Session, Strategy, WorkerError
 from gilcore.strategies.cython_nogil import CythonThreads
 from gilcore.strategies.dask_distributed import DaskDistributed
 from gilcore.strategies.interpreter_pool import InterpreterPool
-from gilcore.strategies.joblib_backends import JoblibLoky, JoblibThreads
+from gilcore.strategies.joblib_backends import Joblib
 from gilcore.strategies.numba_jit import NumbaParallel, NumbaThreads
 from gilcore.strategies.prange import Prange
 from gilcore.strategies.processes import ProcessExecutor, ProcessPool
@@ -31,8 +31,8 @@ STRATEGIES: Dict[str, Strategy] = {
         Asyncio(),
         Subinterpreters(),
         InterpreterPool(),
-        JoblibLoky(),
-        JoblibThreads(),
+        Joblib("loky"),
+        Joblib("threading"),
         NumbaThreads(),
         NumbaParallel(),
         DaskDistributed(),

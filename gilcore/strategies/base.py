@@ -80,6 +80,31 @@ class Session(abc.ABC):
         self.close()
 
 
+class OneCallSession(Session):
+    """A kernel that spreads every chunk over W threads itself (an OpenMP team, numba's pool): one call.
+
+    A running parallel region cannot be interrupted, so ``timeout`` cannot apply.
+    """
+
+    def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
+        return list(self.kernel(list(chunks), self.workers))
+
+
+class ExecutorSession(Session):
+    """A concurrent.futures pool of threads (or of interpreters, each in a thread) in this process.
+
+    A thread cannot be killed: after a timeout its kernel is abandoned (``_abandoned``) and
+    close() does not wait for it, or the caller would hang too.
+    """
+
+    _pool: Any = None
+    _abandoned = False
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=not self._abandoned, cancel_futures=True)
+
+
 class Strategy(abc.ABC):
     """A way to spread chunks over workers."""
 
@@ -88,10 +113,13 @@ class Strategy(abc.ABC):
     kernel: str = "python"  # which implementation of a workload it runs
     baseline_kernel: Optional[str] = None  # the serial run its speedup is taken over
     session: Optional[Callable[..., Session]] = None  # the Session class; open() passes it the cell
+    # What the strategy needs (a package, a built extension): a function saying why it is missing, or None.
+    # Set it with staticmethod(...): strategies of one library share that library's function.
+    requirement: Optional[Callable[[], Optional[str]]] = None
 
     def unavailable_reason(self) -> Optional[str]:
         """None when this interpreter can run the strategy, else one sentence why not."""
-        return None
+        return self.requirement() if self.requirement is not None else None
 
     def unsupported_reason(self, workload: Workload) -> Optional[str]:
         """None when the strategy applies to the workload, else one sentence why not."""

@@ -6,11 +6,13 @@ overhead benchmark, so no child process outlives a run.
 """
 from __future__ import annotations
 
+import gc
 import signal
 import threading
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from gilcore.strategies import _internals
+from gilcore.strategies.base import Session
 
 
 def signal_name(number: int) -> str:
@@ -105,3 +107,28 @@ def release_helpers(were_running: Dict[str, bool]) -> None:
     for name in _internals.HELPERS:
         if not before.get(name, True):
             _internals.stop_helper(name)
+
+
+class ChildProcessSession(Session):
+    """A session whose workers are child processes: it registers multiprocessing's helpers in start()
+    and, in close(), leaves no worker, no helper and no semaphore behind (``finish``)."""
+
+    _processes: List[Any] = []  # the workers, to tell how one died and to kill what is left
+    _clean = False  # the last call ended normally: the workers may be shut down gracefully
+    _helpers: Dict[str, bool] = {}
+
+    def start(self) -> None:
+        self._helpers = register_helpers()
+
+    def worker_pids(self) -> List[int]:
+        return [process.pid for process in self._processes]
+
+    def finish(self) -> None:
+        """Kills the workers still alive, then stops the helpers once nothing holds the workers'
+        semaphores (the caller dropped its pool or executor first): otherwise the resource tracker,
+        stopped under their finalizers, would report and unlink them."""
+        processes, self._processes = self._processes, []
+        kill(processes)
+        del processes
+        gc.collect()
+        release_helpers(self._helpers)

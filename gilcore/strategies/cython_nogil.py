@@ -26,6 +26,4 @@ class CythonThreads(Threads):
     name = "cython-threads"
     description = "W threads calling a Cython kernel that releases the GIL"
     kernel = "cython"
-
-    def unavailable_reason(self) -> Optional[str]:
-        return cython_unavailable_reason()
+    requirement = staticmethod(cython_unavailable_reason)

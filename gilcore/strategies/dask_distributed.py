@@ -208,5 +208,4 @@ class DaskDistributed(Strategy):
         self.scheduler = scheduler  # None: GILBENCH_DASK_SCHEDULER if set, else a LocalCluster
         self.session = type("_DaskSession", (_DaskSession,), {"scheduler": scheduler})
 
-    def unavailable_reason(self) -> Optional[str]:
-        return dask_unavailable_reason()
+    requirement = staticmethod(dask_unavailable_reason)

@@ -10,7 +10,7 @@ import concurrent.futures as cf
 import time
 from typing import Any, List, Optional, Sequence
 
-from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel
+from gilcore.strategies.base import DEFAULT_TIMEOUT, ExecutorSession, WorkerError, call_kernel
 from gilcore.strategies.subinterpreters import Subinterpreters
 from gilcore.workloads import Chunk
 
@@ -24,10 +24,7 @@ def _prepare(prepare: Any) -> Optional[bool]:
     return gil_enabled()
 
 
-class _InterpreterPoolSession(Session):
-    _pool: Any = None
-    _abandoned = False
-
+class _InterpreterPoolSession(ExecutorSession):
     def start(self) -> None:
         self._pool = cf.InterpreterPoolExecutor(max_workers=self.workers)  # type: ignore[attr-defined]
 
@@ -58,10 +55,6 @@ class _InterpreterPoolSession(Session):
             raise WorkerError(f"an interpreter did not finish within {timeout:g} s; a running interpreter "
                               "cannot be stopped, so it was abandoned and runs on until its kernel returns")
         return [future.result() for future in futures]
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=not self._abandoned, cancel_futures=True)
 
 
 class InterpreterPool(Subinterpreters):

@@ -210,21 +210,13 @@ class _ThreadingSession(_JoblibSession):
             parallel.__exit__(None, None, None)  # closes joblib's ThreadPool; a hung thread is abandoned
 
 
-class JoblibLoky(Strategy):
-    name = "joblib-loky"
-    description = "joblib.Parallel(n_jobs=W), loky backend (its reusable process executor)"
+class Joblib(Strategy):
+    """``joblib.Parallel(n_jobs=W)`` with one backend: loky (its reusable process executor) or threading."""
 
-    def unavailable_reason(self) -> Optional[str]:
-        return joblib_unavailable_reason()
+    requirement = staticmethod(joblib_unavailable_reason)
 
-    session = _LokySession
-
-
-class JoblibThreads(Strategy):
-    name = "joblib-threads"
-    description = "joblib.Parallel(n_jobs=W), threading backend"
-
-    def unavailable_reason(self) -> Optional[str]:
-        return joblib_unavailable_reason()
-
-    session = _ThreadingSession
+    def __init__(self, backend: str) -> None:
+        self.session = {"loky": _LokySession, "threading": _ThreadingSession}[backend]
+        self.name = "joblib-loky" if backend == "loky" else "joblib-threads"
+        self.description = (f"joblib.Parallel(n_jobs=W), {backend} backend"
+                            + (" (its reusable process executor)" if backend == "loky" else ""))

@@ -19,12 +19,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-from typing import Any, List, Optional, Sequence
+from typing import Any, Optional
 
 from gilcore.gil import free_threaded_build
-from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError
+from gilcore.strategies.base import OneCallSession, Strategy, WorkerError
 from gilcore.strategies.threads import _ThreadSession
-from gilcore.workloads import Chunk
 
 INSTALL_HINT = "pip install 'gilcore[extras]'"
 
@@ -60,7 +59,7 @@ class _NumbaThreadSession(_ThreadSession):
         super().start()
 
 
-class _NumbaParallelSession(Session):
+class _NumbaParallelSession(OneCallSession):
     """One prange loop over all chunks on numba's thread pool, capped at W threads."""
 
     compile_seconds = 0.0
@@ -77,19 +76,12 @@ class _NumbaParallelSession(Session):
         self.kernel([(0, 1, 1)] * self.workers, self.workers)
         return None  # the pool's threads run in this process: its GIL state is theirs
 
-    def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
-        # A running parallel loop cannot be interrupted, so ``timeout`` cannot apply here.
-        return list(self.kernel(list(chunks), self.workers))
-
 
 class NumbaThreads(Strategy):
     name = "numba-threads"
     description = "W threads calling an @njit(nogil=True) numba kernel"
     kernel = "numba"
-
-    def unavailable_reason(self) -> Optional[str]:
-        return numba_unavailable_reason()
-
+    requirement = staticmethod(numba_unavailable_reason)
     session = _NumbaThreadSession
 
 
@@ -98,8 +90,5 @@ class NumbaParallel(Strategy):
     description = "@njit(parallel=True) prange over every chunk, numba.set_num_threads(W)"
     kernel = "numba-parallel"
     baseline_kernel = "numba"
-
-    def unavailable_reason(self) -> Optional[str]:
-        return numba_unavailable_reason()
-
+    requirement = staticmethod(numba_unavailable_reason)
     session = _NumbaParallelSession

@@ -11,17 +11,15 @@ timed, so pool start-up is measured apart from warm work.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import gc
 import multiprocessing
 import multiprocessing.pool
 import signal
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 from gilcore.strategies import _internals, _warmup
-from gilcore.strategies.children import (dead_worker, describe_death, kill, register_helpers, release_helpers,
-                                        terminate_pool)
-from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError
+from gilcore.strategies.children import ChildProcessSession, dead_worker, describe_death, kill, terminate_pool
+from gilcore.strategies.base import DEFAULT_TIMEOUT, Strategy, WorkerError
 from gilcore.workloads import Chunk
 
 POLL_SECONDS = 0.05
@@ -38,17 +36,14 @@ def _fresh(error: BaseException) -> BaseException:
     return error.with_traceback(None)
 
 
-class _PoolSession(Session):
+class _PoolSession(ChildProcessSession):
     """multiprocessing.Pool; a dead worker is reported at once instead of hanging map()."""
 
     method: Optional[str] = None  # None: multiprocessing.Pool() as people write it, the default context
     _pool: Any = None
-    _processes: List[Any] = []
-    _clean = False
-    _helpers: Dict[str, bool] = {}
 
     def start(self) -> None:
-        self._helpers = register_helpers()
+        super().start()
         context = multiprocessing.get_context(self.method)
         # The barrier lives in the pool only (no local): see _fresh.
         self._pool = context.Pool(self.workers, initializer=_warmup.init_worker,
@@ -88,39 +83,28 @@ class _PoolSession(Session):
         self._clean = True
         return results
 
-    def worker_pids(self) -> List[int]:
-        return [process.pid for process in self._processes]
-
     def close(self) -> None:
-        if self._pool is None:
-            release_helpers(self._helpers)  # start() failed before the pool existed
-            return
         pool, self._pool = self._pool, None
-        if self._clean:
-            pool.close()  # the article's advice, which is right: close, then join
-        else:
-            terminate_pool(pool)
-        pool.join()
-        kill(self._processes)
+        if pool is not None:  # None: start() failed before the pool existed
+            if self._clean:
+                pool.close()  # the article's advice, which is right: close, then join
+            else:
+                terminate_pool(pool)
+            pool.join()
         # Drop every reference to the warm-up barrier's semaphores (held by the
         # pool and its Process objects) so they are unlinked before the
         # resource tracker is stopped.
         del pool
-        self._processes = []
-        gc.collect()
-        release_helpers(self._helpers)
+        self.finish()
 
 
-class _ExecutorSession(Session):
+class _ExecutorSession(ChildProcessSession):
     """concurrent.futures.ProcessPoolExecutor: a dead worker raises BrokenProcessPool."""
 
     _executor: Any = None
-    _processes: List[Any] = []
-    _clean = False
-    _helpers: Dict[str, bool] = {}
 
     def start(self) -> None:
-        self._helpers = register_helpers()
+        super().start()
         context = multiprocessing.get_context()
         self._executor = cf.ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_warmup.init_worker,
@@ -179,19 +163,14 @@ class _ExecutorSession(Session):
         return list(_internals.executor_processes(self._executor)) if self._executor else []
 
     def close(self) -> None:
-        if self._executor is None:
-            release_helpers(self._helpers)  # start() failed before the executor existed
-            return
         executor, self._executor = self._executor, None
-        processes = list(_internals.executor_processes(executor).values()) + self._processes
-        self._processes = []
-        if not self._clean:
-            kill(processes)  # hung or failed workers: do not wait for them
-        executor.shutdown(wait=True, cancel_futures=True)
-        kill(processes)
-        del executor, processes  # see _PoolSession.close: semaphores go before the tracker
-        gc.collect()
-        release_helpers(self._helpers)
+        if executor is not None:  # None: start() failed before the executor existed
+            self._processes = list(_internals.executor_processes(executor).values()) + self._processes
+            if not self._clean:
+                kill(self._processes)  # hung or failed workers: do not wait for them
+            executor.shutdown(wait=True, cancel_futures=True)
+        del executor  # see _PoolSession.close: semaphores go before the tracker
+        self.finish()
 
 
 class ProcessPool(Strategy):

@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any, List, Optional, Sequence
 
-from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel, observed_gil
+from gilcore.strategies.base import DEFAULT_TIMEOUT, ExecutorSession, Strategy, WorkerError, call_kernel, observed_gil
 from gilcore.workloads import Chunk
 
 
@@ -23,10 +23,7 @@ def _meet(barrier: threading.Barrier, timeout: float) -> Optional[bool]:
     return observed_gil()
 
 
-class _ThreadSession(Session):
-    _pool: Any = None
-    _abandoned = False
-
+class _ThreadSession(ExecutorSession):
     def start(self) -> None:
         self._pool = cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="gilcore")
         if self.workload.prepare is not None:
@@ -65,11 +62,6 @@ class _ThreadSession(Session):
                 self._abandoned = True
             raise
         return results
-
-    def close(self) -> None:
-        # A hung thread cannot be stopped; waiting for it would hang the caller too.
-        if self._pool is not None:
-            self._pool.shutdown(wait=not self._abandoned, cancel_futures=True)
 
 
 class Threads(Strategy):
