@@ -101,10 +101,10 @@ def _spin_threads(workers: int, seconds: float, on_running=None) -> List[Dict]:
 
 
 def _timeline(results: Sequence[Dict]) -> Timeline:
-    from gilcore.gilprobes.timeline import _traces
+    from gilcore.gilprobes.timeline import worker_traces
 
     return Timeline(python="", strategy="threads", gil="", start_ns=results[0]["start_ns"],
-                    stop_ns=results[0]["stop_ns"], gap_ns=GAP_NS, workers=_traces("threads", results))
+                    stop_ns=results[0]["stop_ns"], gap_ns=GAP_NS, workers=worker_traces("threads", results))
 
 
 def _py_spy(workers: int, seconds: float) -> ContentionRow:

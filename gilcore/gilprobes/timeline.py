@@ -186,7 +186,7 @@ def _label(strategy: str, index: int, pid: int, distinct_pids: bool) -> str:
     return f"thread {index + 1}"
 
 
-def _traces(strategy: str, raw: Sequence[Dict[str, Any]]) -> List[WorkerTrace]:
+def worker_traces(strategy: str, raw: Sequence[Dict[str, Any]]) -> List[WorkerTrace]:
     distinct = len({r["pid"] for r in raw}) > 1
     return [WorkerTrace(label=_label(strategy, i, r["pid"], distinct), pid=r["pid"], thread=r["thread"] or 0,
                         slices=[(int(a), int(b)) for a, b in r["slices"]], cpu_seconds=r.get("cpu_seconds"))
@@ -238,7 +238,7 @@ def record(strategy: str = "threads", workers: int = 2, duration_ms: float = DEF
     enabled = any(worker_gil) if worker_gil else gil_enabled()
     label = python_label(sys.implementation.name, ".".join(map(str, sys.version_info[:3])), free_threaded_build())
     return Timeline(python=label, strategy=chosen.name, gil=_gil_label(enabled), start_ns=start_ns,
-                    stop_ns=stop_ns, gap_ns=int(gap_us * 1000), workers=_traces(chosen.name, raw), note=_note(1))
+                    stop_ns=stop_ns, gap_ns=int(gap_us * 1000), workers=worker_traces(chosen.name, raw), note=_note(1))
 
 
 def from_portable(result: Dict[str, Any], strategy: str, gap_us: float) -> Timeline:
@@ -247,7 +247,7 @@ def from_portable(result: Dict[str, Any], strategy: str, gap_us: float) -> Timel
     label = python_label(result.get("implementation", "cpython"), result["version"], result.get("free_threaded", False))
     name = "process pool" if strategy == "processes" else strategy
     return Timeline(python=label, strategy=name, gil=gil, start_ns=int(result["start_ns"]),
-                    stop_ns=int(result["stop_ns"]), gap_ns=int(gap_us * 1000), workers=_traces(strategy, result["workers"]))
+                    stop_ns=int(result["stop_ns"]), gap_ns=int(gap_us * 1000), workers=worker_traces(strategy, result["workers"]))
 
 
 def record_external(python: str, strategy: str = "threads", workers: int = 2,

@@ -34,7 +34,7 @@ from gilcore.strategies import _warmup
 from gilcore.strategies.base import DEFAULT_TIMEOUT, Session, Strategy, WorkerError, call_kernel
 from gilcore.strategies import _internals
 from gilcore.strategies.children import kill, register_helpers, release_helpers, signal_name
-from gilcore.strategies.threads import _meet
+from gilcore.strategies.threads import meet_at_barrier
 from gilcore.workloads import Chunk
 
 INSTALL_HINT = "pip install 'gilcore[extras]'"
@@ -202,7 +202,7 @@ class _ThreadingSession(_JoblibSession):
         if self._sequential:
             return None
         # joblib's thread pool starts its threads lazily: meeting makes all W exist.
-        return self._call(_meet, [(threading.Barrier(self.workers), timeout)] * self.workers, timeout)
+        return self._call(meet_at_barrier, [(threading.Barrier(self.workers), timeout)] * self.workers, timeout)
 
     def close(self) -> None:
         parallel, self._parallel = self._parallel, None

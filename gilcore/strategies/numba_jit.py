@@ -23,7 +23,7 @@ from typing import Any, Optional
 
 from gilcore.gil import free_threaded_build
 from gilcore.strategies.base import OneCallSession, Strategy, WorkerError
-from gilcore.strategies.threads import _ThreadSession
+from gilcore.strategies.threads import ThreadSession
 
 INSTALL_HINT = "pip install 'gilcore[extras]'"
 
@@ -49,7 +49,7 @@ def _compile() -> Any:
     return kernels
 
 
-class _NumbaThreadSession(_ThreadSession):
+class _NumbaThreadSession(ThreadSession):
     """W threads calling the nogil kernel; compiled first, in the calling thread."""
 
     compile_seconds = 0.0

@@ -18,12 +18,12 @@ from gilcore.strategies.base import DEFAULT_TIMEOUT, ExecutorSession, Strategy, 
 from gilcore.workloads import Chunk
 
 
-def _meet(barrier: threading.Barrier, timeout: float) -> Optional[bool]:
+def meet_at_barrier(barrier: threading.Barrier, timeout: float) -> Optional[bool]:
     barrier.wait(timeout)
     return observed_gil()
 
 
-class _ThreadSession(ExecutorSession):
+class ThreadSession(ExecutorSession):
     def start(self) -> None:
         self._pool = cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="gilcore")
         if self.workload.prepare is not None:
@@ -33,7 +33,7 @@ class _ThreadSession(ExecutorSession):
         # ThreadPoolExecutor starts threads lazily: a barrier of W parties
         # makes all W threads exist before anything is timed.
         barrier = threading.Barrier(self.workers)
-        warm = [self._pool.submit(_meet, barrier, timeout) for _ in range(self.workers)]
+        warm = [self._pool.submit(meet_at_barrier, barrier, timeout) for _ in range(self.workers)]
         return [future.result(timeout) for future in warm]
 
     def map(self, chunks: Sequence[Chunk], timeout: float = DEFAULT_TIMEOUT) -> List[Any]:
@@ -67,4 +67,4 @@ class _ThreadSession(ExecutorSession):
 class Threads(Strategy):
     name = "threads"
     description = "ThreadPoolExecutor of W threads running the Python kernel"
-    session = _ThreadSession
+    session = ThreadSession
