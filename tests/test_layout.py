@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "scripts", "import-graph")
 
@@ -130,3 +132,13 @@ def test_benchmarks_json_still_runs_at_its_old_path():
     done = subprocess.run([sys.executable, "-m", "gilcore.benchmarks_json", "--help"], capture_output=True,
                           text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 0 and "--check" in done.stdout, done.stderr
+
+
+def test_every_subpackage_is_packaged():
+    """asv builds gilcore with `python -m build` (sdist first): a package missing from pyproject is left out."""
+    tomllib = pytest.importorskip("tomllib")
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as handle:
+        listed = set(tomllib.load(handle)["tool"]["setuptools"]["packages"])
+    found = {os.path.relpath(folder, ROOT).replace(os.sep, ".")
+             for folder, _, files in os.walk(os.path.join(ROOT, "gilcore")) if "__init__.py" in files}
+    assert listed == found
