@@ -1,4 +1,7 @@
-"""What every layer may raise for bad input: the one UsageError, and the parser that raises it."""
+"""The errors every layer may raise: a user's mistake is one line and a non-zero exit, never a traceback.
+
+UsageError, and UsageParser: the argparse parser every command uses, whose errors are UsageErrors.
+"""
 from __future__ import annotations
 
 import argparse

@@ -26,6 +26,8 @@ from gilcore.cli.runlog import Run, RunLog, read_runs
 from gilcore.errors import UsageError, UsageParser
 from gilcore.runner import MAX_PAIRS, MIN_PAIRS, ChecksumError, NotApplicable, measure
 from gilcore.strategies import STRATEGIES, WorkerError
+from gilcore.cli.table import not_applicable_summary
+from gilcore.userworkload import UserFunctionError
 
 USAGE_EXIT = 2
 
@@ -96,7 +98,11 @@ def _print_plan(plan: Plan) -> None:
         print(f"{cell.workload.name:<22} {cell.strategy.name:<18} x{cell.workers:<3} {size}")
     for name, reason in plan.unavailable.items():
         print(f"unavailable: {name}: {reason}")
-    print(f"{len(plan.cells)} cells planned; {len(plan.not_applicable)} workload x strategy pairs do not apply")
+    for text in plan.requested_not_applicable:
+        print(f"not applicable: {text}")
+    others = len(plan.not_applicable) - len(plan.requested_not_applicable)
+    summary = f"; {not_applicable_summary(others, bool(plan.requested_not_applicable))}" if others else ""
+    print(f"{len(plan.cells)} cells planned{summary}")
 
 
 def main_table(argv: Sequence[str]) -> int:
@@ -122,8 +128,8 @@ def main_table(argv: Sequence[str]) -> int:
             run.unavailable[name] = reason
             log.write("unavailable", name=name, reason=reason)
         for text in plan.not_applicable:
-            run.not_applicable.append(text)
-            log.write("not_applicable", text=text)
+            run.add({"record": "not_applicable", "text": text, "requested": text in plan.requested_not_applicable})
+            log.write("not_applicable", text=text, requested=text in plan.requested_not_applicable)
         if args.json:
             print(control.describe(), file=sys.stderr)
         else:
@@ -164,7 +170,8 @@ def _measure_all(plan: Plan, args: argparse.Namespace, run: Run, log: RunLog, pr
             progress.note(f"unavailable: {planned.workload.name}: {reason}")
             progress.end(planned.key, "unavailable")
             continue
-        except (ChecksumError, WorkerError, GilStateError, NotApplicable, OSError, TimeoutError) as error:
+        except (ChecksumError, WorkerError, GilStateError, NotApplicable, UserFunctionError, OSError,
+                TimeoutError) as error:  # the user's function failing in a worker, or only at this size
             text = f"{planned.workload.name} x {planned.strategy.name} x{planned.workers}: {error}"
             run.failures.append(text)
             log.write("failure", text=text, workload=planned.workload.name, strategy=planned.strategy.name,

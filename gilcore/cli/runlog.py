@@ -4,7 +4,8 @@ Every line is one record, ``{"record": KIND, ...}``:
 
     header          the interpreter, CPUs, GIL state, the A/A control, the planned cells
     unavailable     a strategy or workload this interpreter cannot run, and why
-    not_applicable  a workload x strategy pair that means nothing (no such kernel)
+    not_applicable  a workload x strategy pair that means nothing (no such kernel); ``requested``:
+                    its strategy was named by the user
     cell            one measured cell (``Result.to_dict()``): written the moment it is measured
     failure         a cell that failed (checksum, worker crash, timeout)
     footer          the run ended: wall seconds, and whether it was interrupted
@@ -34,6 +35,7 @@ class Run:
     cells: List[Dict[str, Any]] = field(default_factory=list)
     unavailable: Dict[str, str] = field(default_factory=dict)
     not_applicable: List[str] = field(default_factory=list)
+    requested_not_applicable: List[str] = field(default_factory=list)  # of those, the ones the user asked for
     failures: List[str] = field(default_factory=list)
     footer: Optional[Dict[str, Any]] = None
 
@@ -62,6 +64,8 @@ class Run:
             self.unavailable[str(body.get("name"))] = str(body.get("reason"))
         elif kind == "not_applicable":
             self.not_applicable.append(str(body.get("text")))
+            if body.get("requested"):
+                self.requested_not_applicable.append(self.not_applicable[-1])
         elif kind == "failure":
             self.failures.append(str(body.get("text")))
         elif kind == "footer":
@@ -72,6 +76,7 @@ class Run:
         data = {key: self.header.get(key) for key in
                 ("python", "executable", "cpus", "gil_enabled", "free_threaded", "aa_control")}
         data.update(cells=self.cells, unavailable=self.unavailable, not_applicable=self.not_applicable,
+                    requested_not_applicable=self.requested_not_applicable,
                     failures=self.failures, seconds=self.seconds, complete=self.complete,
                     planned=self.planned, interrupted=bool(self.footer and self.footer.get("interrupted")))
         return data
