@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from gilcore.publish import report
+from gilcore.publish import report, results
 
 COLUMNS = ["result", "params", "version", "started_at", "duration"]
 
@@ -124,11 +124,11 @@ def test_results_of_an_older_benchmark_version_are_left_out(results_dir):
 
 
 def test_environment_labels():
-    assert report.label_from_env_name("virtualenv-py3.13t-PYTHON_GIL0") == "3.13t GIL off"
-    assert report.label_from_env_name("virtualenv-py3.14t-PYTHON_GIL1") == "3.14t GIL on"
-    assert report.label_from_env_name("virtualenv-py3.14t") == "3.14t default"
-    assert report.label_from_env_name("virtualenv-py3.12") == "3.12"
-    assert report.environment_label({"python": "3.13t", "env_vars": {}}) == "3.13t default"
+    assert results.label_from_env_name("virtualenv-py3.13t-PYTHON_GIL0") == "3.13t GIL off"
+    assert results.label_from_env_name("virtualenv-py3.14t-PYTHON_GIL1") == "3.14t GIL on"
+    assert results.label_from_env_name("virtualenv-py3.14t") == "3.14t default"
+    assert results.label_from_env_name("virtualenv-py3.12") == "3.12"
+    assert results.environment_label({"python": "3.13t", "env_vars": {}}) == "3.13t default"
 
 
 def test_corrupt_file_is_named_and_the_rest_reported(results_dir, tmp_path):

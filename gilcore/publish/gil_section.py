@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import re
 import statistics
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-if TYPE_CHECKING:
-    from gilcore.publish.report import LoadedResults
+from gilcore.publish.results import LoadedResults
 
 CONVOY = "bench_gil_behaviour.Convoy"
 CONTENTION = "bench_gil_behaviour.Contention.track_wait_fraction"
@@ -21,7 +20,7 @@ GIL_STATE = "bench_gil.GilState.track_gil_enabled"
 DEFAULT_INTERVAL_MS = "5.0"  # sys.getswitchinterval()'s default, 0.005 s
 
 
-def _median(loaded: "LoadedResults", benchmark: str, params: Tuple[str, ...], env: str) -> Optional[Tuple[float, int]]:
+def _median(loaded: LoadedResults, benchmark: str, params: Tuple[str, ...], env: str) -> Optional[Tuple[float, int]]:
     values = loaded.series.get((benchmark, params), {}).get(env, [])
     return (statistics.median(values), len(values)) if values else None
 
@@ -33,14 +32,14 @@ def _cell(found: Optional[Tuple[float, int]], text: str) -> str:
     return text.format(value) + f" ({commits})"  # always said: a cell on one commit is one run's figure
 
 
-def _without_gil(loaded: "LoadedResults", env: str) -> bool:
+def _without_gil(loaded: LoadedResults, env: str) -> bool:
     """The environment ran with its GIL off, as its own GIL-state benchmark saw it (the label says so only
     for PYTHON_GIL=0: a free-threaded build's default depends on the extensions it imports)."""
     seen = loaded.series.get((GIL_STATE, ()), {}).get(env)
     return seen[-1] == 0.0 if seen else "GIL off" in env
 
 
-def _convoy_loads(loaded: "LoadedResults") -> List[str]:
+def _convoy_loads(loaded: LoadedResults) -> List[str]:
     """The CPU loads measured beside the I/O thread, in the order of the benchmark (idle first)."""
     loads = sorted({params[1] for name, params in loaded.series
                     if name == f"{CONVOY}.track_p99_over_idle" and len(params) == 2},
@@ -48,7 +47,7 @@ def _convoy_loads(loaded: "LoadedResults") -> List[str]:
     return [load for load in loads if load != "idle"]
 
 
-def rows(loaded: "LoadedResults") -> List[List[str]]:
+def rows(loaded: LoadedResults) -> List[List[str]]:
     """One row a probe figure, one column an environment."""
     envs = loaded.environments
     table: List[List[str]] = []
@@ -83,7 +82,7 @@ def rows(loaded: "LoadedResults") -> List[List[str]]:
     return table
 
 
-def other_pythons_rows(loaded: "LoadedResults") -> List[List[str]]:
+def other_pythons_rows(loaded: LoadedResults) -> List[List[str]]:
     """The convoy on the machine's other CPythons (2.7 included), probed once from one environment."""
     by_interpreter: Dict[str, Dict[str, List[float]]] = {}
     for name, params in loaded.series:
@@ -106,7 +105,7 @@ def _version_key(name: str) -> Tuple:
     return implementation, numbers, version.endswith("t")
 
 
-def section(loaded: "LoadedResults", markdown_table: Callable[[Sequence[str], Sequence[Sequence[str]]], str]) -> List[str]:
+def section(loaded: LoadedResults, markdown_table: Callable[[Sequence[str], Sequence[Sequence[str]]], str]) -> List[str]:
     """The report's lines for this section; none when no GIL probe was measured."""
     table = rows(loaded)
     others = other_pythons_rows(loaded)

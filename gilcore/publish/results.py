@@ -1,0 +1,213 @@
+"""The committed results, read: asv's result files and every pair behind them (results/cells/).
+
+``load`` gives a LoadedResults: per benchmark, parameters and environment, the
+values over commits and the pooled pairs (CellSummary), leaving out results of
+an older version of a benchmark (asv's code hash). The report, its GIL section
+and the site all read results through it.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import math
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from gilcore import cellstore, ratios
+from gilcore.errors import UsageError
+
+# (benchmark, params) -> environment label -> values over commits
+Series = Dict[Tuple[str, Tuple[str, ...]], Dict[str, List[float]]]
+
+
+@dataclass
+class CellSummary:
+    """Every pair behind one (benchmark, params, environment), pooled over commits."""
+
+    ratios: List[float]
+    commits: int
+    noisy: bool
+    remeasured: int
+    limit: Optional[float]
+
+    @property
+    def n(self) -> int:
+        return len(self.ratios)
+
+    @property
+    def estimate(self) -> float:
+        return ratios.geometric_mean(self.ratios)
+
+    @property
+    def interval(self) -> Optional[Tuple[float, float]]:
+        return ratios.interval(self.ratios)
+
+    @property
+    def thin(self) -> bool:
+        return self.n < ratios.MIN_VALUES
+
+    @property
+    def over_limit(self) -> bool:
+        return self.limit is not None and self.estimate > self.limit
+
+
+@dataclass
+class LoadedResults:
+    series: Series
+    environments: List[str]
+    commits: int
+    problems: List[str]
+    # (benchmark, params) -> environment label -> the pooled pairs behind it
+    cells: Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]] = field(default_factory=dict)
+    superseded: int = 0  # asv values left out: measured by an older version of their benchmark
+
+    def summary(self, benchmark: str, params: Tuple[str, ...], env: str) -> Optional[CellSummary]:
+        """The pairs behind a cell; falls back to asv's values (one per commit) where no pairs were kept."""
+        found = self.cells.get((benchmark, params), {}).get(env)
+        if found is not None:
+            return found
+        values = [v for v in self.series.get((benchmark, params), {}).get(env, []) if v > 0]
+        if not values:
+            return None
+        return CellSummary(values, len(values), False, 0, None)
+
+
+def _gil_suffix(gil: Optional[str], free_threaded: bool) -> str:
+    if gil is not None:
+        return " GIL off" if gil == "0" else " GIL on"
+    return " default" if free_threaded else ""
+
+
+def environment_label(data: dict) -> str:
+    """'3.12', '3.13t GIL off', '3.13t GIL on', '3.13t default' (PYTHON_GIL unset) from an asv result file."""
+    label = str(data.get("python", "?"))
+    gil = (data.get("env_vars") or {}).get("PYTHON_GIL")
+    return label + _gil_suffix(gil, label.endswith("t"))
+
+
+def label_from_env_name(env_name: str) -> str:
+    """The same label from an asv environment name, e.g. 'virtualenv-py3.13t-PYTHON_GIL0'."""
+    match = re.search(r"py(\d+\.\d+t?)(?:-PYTHON_GIL(\d))?", env_name)
+    if not match:
+        return env_name
+    python, gil = match.group(1), match.group(2)
+    return python + _gil_suffix(gil, python.endswith("t"))
+
+
+def _environment_order(label: str) -> Tuple:
+    version = re.match(r"(\d+)\.(\d+)", label)
+    major, minor = (int(version.group(1)), int(version.group(2))) if version else (99, 99)
+    return major, minor, "t" in label, label
+
+
+def _unquote(value: str) -> str:
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == "'" else value
+
+
+def _current_versions(results_dir: str) -> Dict[str, str]:
+    """benchmark name -> the version (code hash) asv gives its current code, from benchmarks.json."""
+    try:
+        with open(os.path.join(results_dir, "benchmarks.json")) as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return {name: entry.get("version") for name, entry in data.items() if isinstance(entry, dict)}
+
+
+def load(results_dir: str) -> LoadedResults:
+    """Read every asv result file and every cell line; a corrupt file is named in ``problems`` and skipped."""
+    if not os.path.isdir(results_dir):
+        raise UsageError(f"no results directory {results_dir!r}: run ./run-benchmarks first")
+    series: Series = defaultdict(lambda: defaultdict(list))
+    environments, commits, problems = set(), set(), []
+    current = _current_versions(results_dir)
+    superseded = 0
+    paths = sorted(p for p in glob.glob(os.path.join(results_dir, "*", "*.json"))
+                   if os.path.basename(p) != "machine.json")
+    if not paths:
+        raise UsageError(f"no asv result files under {results_dir!r}: run ./run-benchmarks first")
+    for path in paths:
+        try:
+            with open(path) as handle:
+                data = json.load(handle)
+            columns = data["result_columns"]
+            results = data["results"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            problems.append(f"skipped {path}: not a readable asv result file ({error.__class__.__name__})")
+            continue
+        label = environment_label(data)
+        kept_any = False
+        for name, row in results.items():
+            try:
+                entry = dict(zip(columns, row))
+                if current.get(name) and entry.get("version") not in (None, current[name]):
+                    superseded += 1
+                    continue
+                kept_any = _add(series, label, name, entry) or kept_any
+            except (TypeError, ValueError, IndexError):
+                problems.append(f"skipped {name} in {path}: malformed entry")
+        if kept_any:
+            environments.add(label)
+            commits.add(data.get("commit_hash"))
+    cells = _load_cells(results_dir)
+    for by_env in cells.values():
+        environments.update(by_env)
+    return LoadedResults(series, sorted(environments, key=_environment_order), len(commits), problems,
+                         cells, superseded)
+
+
+def _load_cells(results_dir: str) -> Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]]:
+    """Pool the kept pairs of each (benchmark, params, environment) over commits; the newest
+    measurement of a cell in one commit replaces older ones (a re-run). A noisy measurement (no
+    quiet pairs could be had) is pooled only where no quiet one of the same cell exists: beside
+    quiet pairs it adds only the load it was taken under."""
+    latest: Dict[Tuple[str, Tuple[str, ...], str, str], dict] = {}
+    for line in cellstore.load(results_dir):
+        key = (line["benchmark"], tuple(line["params"]), label_from_env_name(line["env"]), line["commit"])
+        latest[key] = line
+    quiet = {key[:3] for key, line in latest.items() if not line.get("noisy") and _kept_ratios(line)}
+    pooled: Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]] = defaultdict(dict)
+    for (benchmark, params, env, _), line in sorted(latest.items()):
+        if line.get("noisy") and (benchmark, params, env) in quiet:
+            continue
+        kept = _kept_ratios(line)
+        if not kept:
+            continue
+        summary = pooled[(benchmark, params)].get(env)
+        if summary is None:
+            summary = pooled[(benchmark, params)][env] = CellSummary([], 0, False, 0, line.get("limit"))
+        summary.ratios += kept
+        summary.commits += 1
+        summary.noisy = summary.noisy or bool(line.get("noisy"))
+        summary.remeasured += int(line.get("remeasured") or 0)
+    return pooled
+
+
+def _kept_ratios(line: dict) -> List[float]:
+    pairs = line.get("pairs")
+    if pairs:
+        kept = [p["serial"] / p["parallel"] for p in pairs if p.get("kept") and p.get("parallel")]
+        return kept or [p["serial"] / p["parallel"] for p in pairs if p.get("parallel")]
+    return [r for r in line.get("ratios") or [] if isinstance(r, (int, float)) and r > 0]
+
+
+def _add(series: Series, label: str, name: str, entry: dict) -> bool:
+    values = entry.get("result")
+    if values is None:
+        return False
+    params = entry.get("params") or []
+    if not params:
+        combos: List[Tuple[str, ...]] = [()]
+    else:
+        combos = [()]
+        for axis in params:
+            combos = [c + (_unquote(str(v)),) for c in combos for v in axis]
+    added = False
+    for combo, value in zip(combos, values):
+        if isinstance(value, (int, float)) and not math.isnan(value):
+            series[(name, combo)][label].append(float(value))
+            added = True
+    return added
