@@ -207,7 +207,7 @@ def main_show(argv: Sequence[str]) -> int:
 
 SUBCOMMANDS = {
     "report": "gilcore.publish.report:main",
-    "interpreters": "gilcore.pythons.interpreters:main",
+    "interpreters": "gilcore.cli.interpreters:main",
     "gil": "gilcore.cli.gil:main",
     "site": "gilcore.publish.site:main",
     "show": "gilcore.cli:main_show",

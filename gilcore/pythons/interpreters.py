@@ -1,15 +1,15 @@
-"""``python -m gilcore interpreters``: the reference article's countdown on every Python here.
+"""The interpreters gilcore compares, and the reference article's countdown run on each of them.
 
 The rest of gilcore runs inside one interpreter; this module compares
 interpreters. ``discover`` lists them (from scripts/setup-interpreters'
-interpreters.json, or by looking on PATH and in pyenv), ``probe`` runs
-``countdown_probe.py`` with one of them in a subprocess it always kills on
-timeout, and ``main`` prints serial time, 2-thread and Pool(2) speedups and
-pool start-up per interpreter: CPython 2.7 ... 3.13t, PyPy, Jython.
+interpreters.json, or by looking on PATH and in pyenv), ``resolve`` finds the
+one ``--python`` names, and ``probe`` runs ``countdown_probe.py`` with one of
+them in a subprocess it always kills on timeout. ``python -m gilcore
+interpreters`` (gilcore/cli/interpreters.py) prints the results per interpreter:
+CPython 2.7 ... 3.13t, PyPy, Jython.
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from gilcore import paths
 from gilcore.pythons import discovery, wanted
-from gilcore.errors import UsageError, UsageParser
+from gilcore.errors import UsageError
 
 PROBE = Path(__file__).with_name("countdown_probe.py")
 DEFAULT_COUNT = 10_000_000  # the article's COUNT
@@ -229,7 +229,7 @@ def probe(interpreter: Union[Interpreter, str], count: int = DEFAULT_COUNT, repe
     """
     if isinstance(interpreter, str):
         interpreter = Interpreter(name=os.path.basename(interpreter), executable=interpreter)
-    _check_sizes(count, repeats)
+    check_sizes(count, repeats)
     if timeout is None:
         timeout = interpreter.default_timeout(count, repeats)
     if not interpreter.exists:
@@ -248,7 +248,7 @@ def probe(interpreter: Union[Interpreter, str], count: int = DEFAULT_COUNT, repe
     return result
 
 
-def _check_sizes(count: int, repeats: int, prefix: str = "") -> None:
+def check_sizes(count: int, repeats: int, prefix: str = "") -> None:
     for value, what, least in ((count, prefix + "count", 2), (repeats, prefix + "repeats", 1)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise UsageError(f"{what} must be a whole number, not {value!r}")
@@ -314,103 +314,3 @@ def _check_gil(interpreter: Interpreter, result: Dict[str, Any], env: Dict[str, 
     if promised and result.get("gil") != promised:
         raise ProbeError(f"{interpreter.name}: GIL {result.get('gil')} during the run, but it promises "
                          f"{promised} (an extension or PYTHON_GIL changed it)")
-
-
-# --------------------------------------------------------------------------- command line
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = UsageParser(prog="python -m gilcore interpreters", description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=DEFAULT_COUNT, help="the countdown's COUNT (default: 10,000,000)")
-    parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="interleaved runs of each mode")
-    parser.add_argument("--timeout", type=float, help="seconds per interpreter (default: by count, longer for Jython)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--only", nargs="+", action="extend", metavar="NAME", help="only these interpreters")
-    return parser
-
-
-def plan(args: argparse.Namespace) -> List[Interpreter]:
-    """Validates every input; raises UsageError before anything runs."""
-    _check_sizes(args.count, args.repeats, prefix="--")
-    if args.timeout is not None and not args.timeout > 0:
-        raise UsageError(f"--timeout must be positive, not {args.timeout}")
-    found = discover()
-    if not args.only:
-        return found
-    by_name = {i.name: i for i in found}
-    unknown = [name for name in args.only if name not in by_name]
-    if unknown:
-        raise UsageError(f"unknown interpreter {unknown[0]!r}; choose from {', '.join(by_name)}")
-    return [by_name[name] for name in dict.fromkeys(args.only)]
-
-
-def _x(value: Optional[float]) -> str:
-    return f"x{value:.2f}" if value is not None else "n/a"
-
-
-def _s(value: Optional[float]) -> str:
-    return f"{value:.3f}" if value is not None else "n/a"
-
-
-HEADER = (f"{'interpreter':<18} {'version':<8} {'GIL':<9} {'serial s':>9} {'2 threads':>9} {'Pool(2)':>8} "
-          f"{'pool start-up s':>15} {'spread':>7}")
-
-
-def format_row(result: Dict[str, Any]) -> str:
-    spreads = [v for v in (result.get("spread") or {}).values() if v is not None]
-    spread = f"{max(spreads) * 100:.0f}%" if spreads else "n/a"
-    return (f"{result['name']:<18} {result['version']:<8} {result['gil']:<9} {_s(result['serial_seconds']):>9} "
-            f"{_x(result['threads_speedup']):>9} {_x(result['pool_speedup']):>8} "
-            f"{_s(result['pool_startup_seconds']):>15} {spread:>7}")
-
-
-def _progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def main(argv: Sequence[str]) -> int:
-    args = build_parser().parse_args(list(argv))
-    chosen = plan(args)
-    results: List[Dict[str, Any]] = []
-    failures: List[str] = []
-    absent = [f"{i.name}: {i.executable} not found" for i in chosen if not i.exists]
-    runnable = [i for i in chosen if i.exists]
-    if not args.only:
-        absent += missing(chosen)
-    started = time.perf_counter()
-    for index, interpreter in enumerate(runnable, 1):
-        _progress(f"[{index}/{len(runnable)}] {interpreter.name}: countdown({args.count:,}) x{args.repeats} ...")
-        try:
-            result = probe(interpreter, args.count, args.repeats, args.timeout)
-        except ProbeError as error:
-            failures.append(str(error))
-            _progress(f"    FAILED: {error}")
-            continue
-        results.append(result)
-        _progress(f"    {result['wall_seconds']:.1f} s")
-    if args.json:
-        print(json.dumps({"count": args.count, "repeats": args.repeats, "results": results,
-                          "failures": failures, "missing": absent}, indent=1))
-    else:
-        _print_table(args, results, failures, absent, time.perf_counter() - started)
-    return 1 if failures else 0
-
-
-def _print_table(args: argparse.Namespace, results: List[Dict[str, Any]], failures: List[str],
-                 absent: List[str], seconds: float) -> None:
-    # the load shows when other work shared the cores: speedups near x1 everywhere then mean little
-    load = f", load average {os.getloadavg()[0]:.1f} at the end" if hasattr(os, "getloadavg") else ""
-    print(f"countdown(n): while n > 0: n -= 1, COUNT = {args.count:,} as two halves; "
-          f"median of {args.repeats} interleaved runs; {os.cpu_count()} CPUs{load}")
-    print(HEADER)
-    for result in results:
-        print(format_row(result))
-    for result in results:
-        if result.get("pool_unavailable"):
-            print(f"{result['name']}: Pool(2) n/a: {result['pool_unavailable']}")
-    for failure in failures:
-        print(f"FAILED: {failure}")
-    for line in absent:
-        print(f"missing: {line}")
-    print(f"{len(results)} interpreters in {seconds:.0f} s. 2 threads / Pool(2) = serial time over that mode's "
-          "time; pool start-up (Pool(2) and a first round trip) is not in Pool(2); spread = (max - min) / "
-          "median of the noisiest mode")
