@@ -217,3 +217,24 @@ def test_runs_on_the_oldest_python_it_bootstraps_from(tmp_path):
                           stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr and (cache / "interpreters.json").is_file()
+
+
+def test_the_debian_mirror_is_read_from_both_apt_source_formats(tmp_path):
+    """The private apt folders use the machine's own mirror: deb822 .sources first, then one-line .list."""
+    from gilcore.pythons import apt
+
+    sources = tmp_path / "debian.sources"
+    sources.write_text("# a comment\n"
+                       "Types: deb\nURIs: http://security.example/debian-security\nSuites: bookworm-security\n"
+                       "Components: main\n\n"
+                       "Types: deb\nURIs: cdrom:/media\nSuites: bookworm\nComponents: main\n\n"
+                       "Types: deb deb-src\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\n"
+                       "Components: main contrib\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
+                       "Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\nComponents: main\nEnabled: no\n")
+    assert list(apt._deb822_mirrors(str(sources))) == [
+        ("cdrom:/media", ""), ("http://mirror.example/debian", "/usr/share/keyrings/debian-archive-keyring.gpg")]
+    listing = tmp_path / "sources.list"
+    listing.write_text("deb http://security.example/debian-security bookworm-security main\n"
+                       "deb [arch=amd64 signed-by=/etc/apt/key.gpg] https://mirror.example/debian bookworm main\n"
+                       "# deb http://commented.example/debian bookworm main\n")
+    assert list(apt._one_line_mirrors(str(listing))) == [("https://mirror.example/debian", "/etc/apt/key.gpg")]

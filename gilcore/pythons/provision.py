@@ -533,7 +533,7 @@ class Setup(object):
         triplet = os.path.basename(libdir)
         interpreter = output([self.patchelf, "--print-interpreter", exe], log=log) or ""
         loaders = [root + interpreter, root + "/usr" + interpreter, os.path.join(libdir, os.path.basename(interpreter))]
-        loader = next((os.path.realpath(f) for f in loaders if interpreter and os.path.lexists(f)), "")
+        loader = next((os.path.realpath(f) for f in loaders if interpreter and os.path.exists(f)), "")
         if not loader:
             return step.failed("no %s in %s" % (os.path.basename(interpreter), root))
         rpath = ":".join(d for d in (os.path.join(root, "usr", "lib", triplet), os.path.join(root, "lib", triplet),
@@ -611,7 +611,7 @@ class Setup(object):
         own_commands = {discovery.command_name(e) for e in entries}
         for target in self.options.targets:
             self.make(target, own_commands)
-        for link in glob.glob(os.path.join(self.bin, "*")) + glob.glob(os.path.join(self.bin, ".*")):
+        for link in glob.glob(os.path.join(self.bin, "*")):
             if os.path.islink(link) and not os.path.exists(link):  # its interpreter has gone
                 os.remove(link)
         return self.discover_and_write(started)
