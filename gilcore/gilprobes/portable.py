@@ -17,15 +17,20 @@ from __future__ import division, print_function
 import os
 import sys
 
-# Run as a script, this file's folder comes first on sys.path: keep gilcore's
-# modules (3.9+) from shadowing anything an older interpreter imports.
-if __name__ == "__main__" and sys.path and \
-        os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
+if __name__ == "__main__":
+    # Run as a file by another interpreter: this file's folder, first on sys.path, leaves it (gilcore's
+    # modules, 3.9+, must shadow nothing an older interpreter imports); the one identity probe,
+    # gilcore/pythons/identity.py, is imported from its own folder, which leaves sys.path again.
+    if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pythons"))
+    import identity
     del sys.path[0]
+else:
+    from gilcore.pythons import identity
 
 import json  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
 import socket  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -498,21 +503,10 @@ def _make_load(name, count, make_load):
 
 def describe():
     """The interpreter and its GIL, as the JSON line reports them."""
-    try:
-        import sysconfig
-        free = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
-    except ImportError:
-        free = False
-    is_enabled = getattr(sys, "_is_gil_enabled", None)
-    gil = ("enabled" if is_enabled() else "disabled") if is_enabled else "enabled"
-    return {
-        "implementation": platform.python_implementation().lower(),
-        "version": "%d.%d.%d" % tuple(sys.version_info[:3]),
-        "free_threaded": free,
-        "gil": gil,
-        "executable": sys.executable,
-        "cpus": multiprocessing.cpu_count() if multiprocessing else None,
-    }
+    me = identity.facts()
+    described = dict((key, me[key]) for key in ("implementation", "version", "free_threaded", "gil"))
+    described.update(executable=sys.executable, cpus=multiprocessing.cpu_count() if multiprocessing else None)
+    return described
 
 
 def main(argv):

@@ -4,7 +4,7 @@
 
 Prints ONE JSON line. gilcore.pythons.interpreters runs this file with every
 interpreter it finds, so it must run unchanged on CPython 2.7 and 3.x, PyPy
-and Jython 2.7: no f-strings, no type hints, no gilcore import, nothing
+and Jython 2.7: no f-strings, no type hints, no gilcore import but identity.py beside it, nothing
 newer than the 2.7 standard library. Nothing imports it.
 
 What it corrects in the article: COUNT/2 is a float on Python 3 (a slower
@@ -18,15 +18,15 @@ from __future__ import print_function
 import os
 import sys
 
-# This file lives inside the gilcore package folder, which Python puts first on
-# sys.path when it runs the file: keep gilcore's modules (written for 3.9+)
-# from shadowing anything these older interpreters import.
+# Python puts this file's folder (gilcore/pythons) first on sys.path when it runs the file:
+# identity.py, the one identity probe, is imported from there; then the folder leaves, so
+# gilcore's other modules (written for 3.9+) shadow nothing these older interpreters import.
+import identity  # noqa: E402
 if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]
 
 import json  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
@@ -46,43 +46,6 @@ def countdown(n):
     while n > 0:
         n -= 1
     return n
-
-
-def implementation():
-    name = platform.python_implementation().lower()
-    if sys.platform.startswith("java"):
-        name = "jython"
-    return name
-
-
-def implementation_version():
-    info = getattr(sys, "pypy_version_info", None) or sys.version_info
-    return "%d.%d.%d" % (info[0], info[1], info[2])
-
-
-def free_threaded():
-    if implementation() == "jython":
-        return True  # no GIL to disable: its threads always run in parallel
-    try:
-        import sysconfig
-        return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
-    except Exception:  # Jython 2.7's sysconfig may be missing or partial
-        return False
-
-
-def gil_state():
-    """'enabled' / 'disabled' / 'none', and where that answer came from.
-
-    sys._is_gil_enabled (3.13+) is a measurement: on a free-threaded build an
-    incompatible extension can switch the GIL back on. Before 3.13 every
-    CPython and PyPy runs with a GIL; Jython has none at all.
-    """
-    if implementation() == "jython":
-        return "none", "implementation"
-    is_enabled = getattr(sys, "_is_gil_enabled", None)
-    if is_enabled is not None:
-        return ("enabled" if is_enabled() else "disabled"), "sys._is_gil_enabled"
-    return "enabled", "implementation"
 
 
 def run_serial(half):
@@ -219,16 +182,16 @@ def geometric_mean(values):
 def report(count, repeats, runs, startup):
     medians = dict((name, median(values) if values else None) for name, values in runs.items())
     ratios = dict((mode, pair_ratios(runs, mode)) for mode in ("threads", "pool") if runs[mode])
-    gil, gil_source = gil_state()  # read after the work: that is the state it ran under
+    me = identity.facts()  # read after the work: the GIL state it ran under
     return {
         "probe": "countdown",
-        "implementation": implementation(),
-        "version": "%d.%d.%d" % tuple(sys.version_info[:3]),
-        "implementation_version": implementation_version(),
+        "implementation": me["implementation"],
+        "version": me["version"],
+        "implementation_version": me["implementation_version"],
         "executable": sys.executable,
-        "free_threaded": free_threaded(),
-        "gil": gil,
-        "gil_source": gil_source,
+        "free_threaded": me["free_threaded"],
+        "gil": me["gil"],
+        "gil_source": me["gil_source"],
         "cpus": cpu_count(),
         "count": count,
         "repeats": repeats,

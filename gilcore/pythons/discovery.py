@@ -25,53 +25,16 @@ import re
 import shutil
 import subprocess
 import sys
-import textwrap
 
-from gilcore.pythons import wanted
+from gilcore.pythons import identity, wanted
 
 # python2.7, python3.13, python3.13t, pypy, pypy3, pypy3.9, jython: versioned names only, never
 # bare python/python3 (those are whichever version happens to be selected).
 NAME = re.compile(r"^(?:python(?P<cpython>2\.7|3\.\d+t?)|(?P<pypy>pypy(?:\d(?:\.\d+)?)?)|(?P<jython>jython))$")
 
 
-def facts():
-    """Who the running interpreter is: implementation, version, free-threaded build, GIL state, flags.
-
-    The one identity probe: called here for this interpreter, and run by probe() in
-    every other one (its source travels with -c), so it stays CPython 2.7, PyPy and
-    Jython code that imports nothing at module level.
-    """
-    import sys
-    try:
-        import platform
-        impl = platform.python_implementation().lower()
-    except Exception:
-        impl = 'cpython'
-    v = sys.version_info
-    ver = '%d.%d.%d' % (v[0], v[1], v[2])
-    pv = getattr(sys, 'pypy_version_info', None)
-    impl_ver = pv and '%d.%d.%d' % (pv[0], pv[1], pv[2]) or ver
-    ft, flags = 0, ''
-    try:
-        import sysconfig
-        ft = sysconfig.get_config_var('Py_GIL_DISABLED') or 0
-        flags = sysconfig.get_config_var('CONFIG_ARGS') or ''
-    except Exception:
-        pass
-    f = getattr(sys, '_is_gil_enabled', None)
-    if impl == 'jython':
-        gil, ft = 'none', 1
-    elif f is None or f():
-        gil = 'enabled'
-    else:
-        gil = 'disabled'
-    return {'implementation': impl, 'version': ver, 'implementation_version': impl_ver, 'free_threaded': bool(ft),
-            'gil': gil, 'executable': sys.executable or '', 'config_args': flags}
-
-
 # Runs on every interpreter (CPython 2.7+, PyPy, Jython): one JSON line about itself.
-PROBE = "import json\n" + textwrap.dedent(inspect.getsource(facts)) + \
-    "print('GILBENCH_PROBE ' + json.dumps(facts()))\n"
+PROBE = inspect.getsource(identity) + "import json\nprint('GILBENCH_PROBE ' + json.dumps(facts()))\n"
 PROBE_SECONDS = {"jython": 120.0}  # a JVM needs seconds before the first line
 DEFAULT_PROBE_SECONDS = 30.0
 # Environment a child interpreter must not inherit: PYTHONPATH/PYTHONHOME of this (3.x, maybe asv's)
@@ -231,6 +194,7 @@ def probe(path, source, timeout=None):
                 facts = None
     if done.returncode != 0 or not isinstance(facts, dict):
         return None
+    facts.pop("gil_source", None)  # interpreters.json says what each promises, not how it was read
     implementation, version = facts["implementation"], facts["version"]
     if implementation == "cpython":
         name = "cpython-%s%s" % (version, "t" if facts["free_threaded"] else "")

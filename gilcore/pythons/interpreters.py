@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from gilcore import paths
-from gilcore.pythons import discovery, wanted
+from gilcore.pythons import discovery, identity, wanted
 from gilcore.errors import UsageError
 
 PROBE = Path(__file__).with_name("countdown_probe.py")
@@ -128,7 +128,7 @@ _identity = discovery.file_identity
 
 def current() -> Interpreter:
     """The interpreter running this code, described by itself (discovery's one identity probe)."""
-    facts = discovery.facts()
+    facts = identity.facts()
     implementation, version, free = facts["implementation"], facts["version"], facts["free_threaded"]
     return Interpreter(name=f"{implementation}-{version}{'t' if free else ''}", executable=sys.executable,
                        version=version, implementation=implementation, free_threaded=free,
