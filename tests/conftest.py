@@ -1,15 +1,26 @@
-"""Shared fixtures: small sizes for every workload, and a leak check around a test."""
+"""Shared test helpers: small sizes for every workload, a leak check around a test, parameters for
+what applies here (the rest counted, not generated), the interpreters and tools a test needs (a skip
+where absent, a failure in CI), folders kept between runs, and the closing count of the run."""
+import collections
+import contextlib
+import fcntl
+import functools
 import glob
+import hashlib
 import os
+import re
+import shutil
 import signal
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 
 import gilcore
+from gilcore.pythons import discovery, interpreters
 
 # A test run started in the background (`cmd &` in a script, nohup) inherits SIGINT ignored, and so would
 # every child it starts: the Ctrl-C tests need children that take SIGINT as a terminal delivers it.
@@ -24,6 +35,25 @@ SMALL_SIZES = {
 # The free-threading patterns (gilcore.ftpatterns), strong and weak: a few thousand iterations.
 SMALL_SIZES.update({f"ft-{pattern}{suffix}": 3_000
                     for pattern in gilcore.ftpatterns.PATTERNS for suffix in ("", "-weak")})
+
+# .ci/run sets GILBENCH_CI=1: there, what scripts/setup-interpreters and scripts/setup-browser were
+# run to provide is a promise, and a test that finds it missing fails instead of skipping.
+CI = os.environ.get("GILBENCH_CI", "") not in ("", "0")
+CACHE = Path(os.environ.get("GILBENCH_CACHE") or Path.home() / ".cache" / "gilbench")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure():
+    """A temp folder of this run's own, inherited by every child: the leak check then counts this run's
+    gilcore-* files, not those of another test run on the same machine (pytest's tmp_path stays put)."""
+    system_temp = os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", tempfile.gettempdir())
+    # Left in place at exit (multiprocessing removes its own folder in it then): removed by a later run.
+    for old in glob.glob(os.path.join(system_temp, "gilbench-tests-*-*")):
+        pid = re.search(r"-(\d+)-[^-]*$", old)
+        if pid and not psutil.pid_exists(int(pid.group(1))):
+            shutil.rmtree(old, ignore_errors=True)
+    os.environ["TMPDIR"] = tempfile.mkdtemp(prefix=f"gilbench-tests-{os.getpid()}-", dir=system_temp)
+    tempfile.tempdir = None  # gettempdir() looks at TMPDIR again
 
 
 def snapshot():
@@ -54,11 +84,154 @@ def no_leaks():
     assert leaks(before) == {}
 
 
+# ----------------------------------------------------------------- parameters: only what applies here
+
+# (what, reason) -> how many parameters were not generated; the closing summary prints it.
+NOT_GENERATED = collections.Counter()
+
+
+def applicable(what, candidates):
+    """pytest.params for the (reason, param) pairs whose reason is None; the others only counted."""
+    params = []
+    for reason, param in candidates:
+        if reason:
+            NOT_GENERATED[what, reason] += 1
+        else:
+            params.append(param)
+    return params
+
+
 def available_cells(workers=2):
-    cells = []
-    for workload in gilcore.WORKLOADS.values():
-        for strategy in gilcore.STRATEGIES.values():
-            reason = gilcore.applicability(workload, strategy)
-            cells.append(pytest.param(workload.name, strategy.name, workers, id=f"{workload.name}-{strategy.name}",
-                                      marks=pytest.mark.skip(reason=reason) if reason else ()))
-    return cells
+    """Every workload x strategy cell that applies on this interpreter."""
+    # A reason names its workload ("workload 'ft-shared-list' is only meaningful with ..."): counted
+    # without the name, so 20 ft-* workloads make one line of the summary.
+    return applicable("workload x strategy cells", [
+        (reason and re.sub(r"^workload '[^']+' ", "the workload ", reason),
+         pytest.param(workload.name, strategy.name, workers, id=f"{workload.name}-{strategy.name}"))
+        for workload in gilcore.WORKLOADS.values() for strategy in gilcore.STRATEGIES.values()
+        for reason in [gilcore.applicability(workload, strategy)]])
+
+
+def available_strategies(what, names, slow=()):
+    """The strategies of ``names`` this interpreter can run (``slow`` ones marked), for the test ``what``."""
+    return applicable(what, [
+        (gilcore.STRATEGIES[name].unavailable_reason(),
+         pytest.param(name, marks=[pytest.mark.slow] if name in slow else []))
+        for name in names])
+
+
+# ----------------------------------------------------------------- what a test needs from the machine
+
+def need(what, how):
+    """Ends a test whose ``what`` is missing: a skip, but in CI a failure naming it."""
+    if CI:
+        pytest.fail(f"GILBENCH_CI: {what} is missing, and CI was promised it ({how})", pytrace=False)
+    pytest.skip(f"no {what} here ({how})")
+
+
+@functools.lru_cache(maxsize=None)
+def found_interpreters():
+    """gilcore's discovery (interpreters.json, else PATH and pyenv), newest first; only those that exist."""
+    found = [i for i in interpreters.discover() if i.exists]
+    return sorted(found, key=lambda i: [int(n) for n in re.findall(r"\d+", i.version)[:3]], reverse=True)
+
+
+def find_cpython(version, free_threaded=False):
+    """The newest CPython of that minor version (or exact version) found here, else None."""
+    for interpreter in found_interpreters():
+        if (interpreter.implementation == "cpython" and interpreter.free_threaded == free_threaded
+                and (interpreter.version == version or interpreter.version.startswith(version + "."))):
+            return interpreter
+    return None
+
+
+def need_cpython(version, free_threaded=False):
+    """``find_cpython``'s interpreter; without one the test skips (fails in CI, where it is promised)."""
+    found = find_cpython(version, free_threaded)
+    if found:
+        return found
+    command = f"python{version}{'t' if free_threaded else ''}"
+    # discovery's wanted interpreters are what scripts/setup-interpreters provides or reports missing,
+    # each with how to get it: "python2.7: not found (pyenv install 2.7)"
+    promised = dict(re.match(r"(\S+): not found \((.*)\)$", line).groups() for line in discovery.missing([]))
+    if command in promised:
+        need(command, promised[command])
+    pytest.skip(f"no {command} here")
+
+
+# ----------------------------------------------------------------- folders kept between runs
+
+def source_key(*paths):
+    """A short sha256 of the files (and folders' files) a built thing is made from, wherever the checkout is."""
+    digest = hashlib.sha256()
+    for path in map(Path, paths):
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file() and "__pycache__" not in file.parts:
+                digest.update(os.path.relpath(file, ROOT).encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+@contextlib.contextmanager
+def _flock(path, blocking=True):
+    with open(path, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+@contextlib.contextmanager
+def kept_folder(name, key):
+    """Yields (folder, made_before): a folder under the cache's tests/ named by ``name`` and ``key`` (a hash
+    of what it is made from), marked made only when the block ends without an error or a skip, so a later
+    run with the same key reuses what the block built. Folders of other keys are removed unless in use."""
+    root = CACHE / "tests"
+    root.mkdir(parents=True, exist_ok=True)
+    folder = root / f"{name}-{key}"
+    with _flock(f"{folder}.lock"):
+        for lock in root.glob(f"{name}-*.lock"):
+            old = lock.with_suffix("")
+            if old != folder:
+                with _flock(lock, blocking=False) as unused:
+                    if unused:
+                        shutil.rmtree(old, ignore_errors=True)
+                        lock.unlink()
+        made = folder / ".made"
+        before = made.is_file()
+        if not before:
+            shutil.rmtree(folder, ignore_errors=True)  # half made by a run that failed
+            folder.mkdir()
+        yield folder, before
+        made.write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+
+
+# ----------------------------------------------------------------- the closing count
+
+def _skip_reason(report):
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    return reason[len("Skipped: "):] if reason.startswith("Skipped: ") else reason
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """What ran, what was skipped and why (one line per reason), what was not generated and why."""
+    count = {key: len(terminalreporter.stats.get(key, [])) for key in ("passed", "failed", "error", "skipped",
+                                                                       "deselected")}
+    write = terminalreporter.write_line
+    terminalreporter.section("gilbench: what ran")
+    if not config.option.collectonly:
+        ran = count["passed"] + count["failed"]
+        slow_left_out = config.option.markexpr == "not slow" and count["deselected"]
+        write(f"ran {ran} test{'' if ran == 1 else 's'}: {count['passed']} passed, {count['failed']} failed; "
+              f"{count['error']} errors, {count['skipped']} skipped, {count['deselected']} deselected"
+              + (" (marked slow: ./run-tests --slow runs them too)" if slow_left_out else ""))
+    skipped = collections.Counter(_skip_reason(r) for r in terminalreporter.stats.get("skipped", []))
+    if skipped:
+        write("skipped, by reason:")
+        for reason, n in sorted(skipped.items(), key=lambda item: (-item[1], item[0])):
+            write(f"  {n:4}  {reason}")
+    if NOT_GENERATED:
+        write(f"not generated, as they do not apply here ({sum(NOT_GENERATED.values())} parameters), by reason:")
+        for (what, reason), n in sorted(NOT_GENERATED.items(), key=lambda item: (-item[1], item[0])):
+            write(f"  {n:4}  {what}: {reason}")

@@ -25,11 +25,12 @@ import gilcore
 from gilcore.strategies.base import WorkerError
 
 from . import faults
+from .conftest import available_strategies
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROCESSES = ["pool-fork", "pool-spawn", "pool-forkserver", "process-executor"]
 INTERPRETERS = ["subinterpreters", "interpreter-pool"]
-# The libraries' strategies (tests/test_libraries.py has the rest of their tests): skipped where absent.
+# The libraries' strategies (tests/test_libraries.py has the rest of their tests): left out where absent.
 LIBRARY_PYTHON = ["joblib-loky", "joblib-threads", "dask-distributed"]  # they run any workload's Python kernel
 LIBRARY_PROCESSES = ["joblib-loky", "dask-distributed"]
 PROMPTLY = 20.0  # seconds: generous on a busy 2-core machine; a hang would take HANG_SECONDS
@@ -37,15 +38,8 @@ HANG_TIMEOUT = 1.0
 
 
 def strategies(names, slow=()):
-    """The strategies, each skipped with its reason where this interpreter cannot run it; ``slow`` ones marked."""
-    params = []
-    for name in names:
-        reason = gilcore.STRATEGIES[name].unavailable_reason()
-        marks = [pytest.mark.skip(reason=reason)] if reason else []
-        if name in slow:
-            marks.append(pytest.mark.slow)
-        params.append(pytest.param(name, marks=marks))
-    return params
+    """The strategies this interpreter can run (the others counted by conftest), ``slow`` ones marked."""
+    return available_strategies("fault-test strategies", names, slow)
 
 
 def next_run_works(strategy):

@@ -1,6 +1,5 @@
 """gilcore.gilprobes: parsing, metrics, the SVG, short runs of every probe, other interpreters, the CLI."""
 import os
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -12,15 +11,9 @@ from gilcore.gilprobes import contention, convoy, portable, switching, svg, time
 from gilcore.gilprobes.timeline import Timeline, WorkerTrace
 from gilcore.errors import UsageError
 
-PYTHON27 = "/root/.pyenv/versions/2.7.18/bin/python2.7"
+from .conftest import need_cpython
+
 MS = 1_000_000
-
-
-def python27():
-    found = PYTHON27 if os.path.exists(PYTHON27) else shutil.which("python2.7")
-    if not found:
-        pytest.skip("no CPython 2.7 here (scripts/setup-interpreters installs it)")
-    return found
 
 
 def cython_built():
@@ -263,7 +256,7 @@ def test_cli_timeline_writes_the_svg(tmp_path, capsys, no_leaks):
 
 
 def test_portable_is_python_2_7_syntax():
-    python = python27()
+    python = need_cpython("2.7").executable
     done = subprocess.run([python, "-c", "import sys; compile(open(sys.argv[1]).read(), sys.argv[1], 'exec')",
                            portable.__file__], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -271,7 +264,7 @@ def test_portable_is_python_2_7_syntax():
 
 @pytest.mark.slow
 def test_python_2_7_timeline_and_convoy(tmp_path, no_leaks):
-    python = python27()
+    python = need_cpython("2.7").executable
     tl = timeline.record_external(python, "processes", 2, duration_ms=30)
     assert tl.python == "CPython 2.7.18" and len({w.pid for w in tl.workers}) == 2
     result = convoy.run_external(python, [("idle", 0), ("threads", 1)], budget_s=0.05, max_ops=20)

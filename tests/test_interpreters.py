@@ -11,7 +11,8 @@ import pytest
 
 from gilcore.pythons import interpreters
 
-PYTHON27 = "/root/.pyenv/versions/2.7.18/bin/python2.7"
+from .conftest import need_cpython
+
 SMALL = 20_000
 
 
@@ -47,10 +48,10 @@ def test_probe_on_the_current_interpreter(no_leaks):
     assert result["name"] == interpreters.current().name and result["wall_seconds"] > 0
 
 
-@pytest.mark.skipif(not os.path.exists(PYTHON27), reason=f"no {PYTHON27}")
 def test_probe_on_python27(no_leaks):
-    result = interpreters.probe(PYTHON27, SMALL, 2, timeout=60)
-    check_result(result, "cpython", "2.7.18")
+    python27 = need_cpython("2.7")
+    result = interpreters.probe(python27.executable, SMALL, 2, timeout=60)
+    check_result(result, "cpython", python27.version)
     assert result["gil"] == "enabled" and result["gil_source"] == "implementation"
 
 

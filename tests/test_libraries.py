@@ -19,7 +19,7 @@ import gilcore
 from gilcore.strategies.base import WorkerError
 from gilcore.workloads import WORKLOADS, count_odd_primes, interleaved_ranges
 
-from .conftest import SMALL_SIZES
+from .conftest import SMALL_SIZES, applicable
 from .test_faults import PROMPTLY, alive, full_text, run_fault, strategies
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -73,14 +73,12 @@ def test_numba_kernels_reject_a_bad_step():
 
 # --- checksums and what is left behind --------------------------------------------
 
-@pytest.mark.parametrize("workload", ["countdown", "primes", "numpy-matmul"])
-@pytest.mark.parametrize("strategy", LIBRARIES)
+@pytest.mark.parametrize("workload, strategy", applicable("one-worker library cells", [
+    (gilcore.applicability(WORKLOADS[workload], gilcore.STRATEGIES[strategy]),
+     pytest.param(workload, strategy, id=f"{strategy}-{workload}"))
+    for strategy in LIBRARIES for workload in ("countdown", "primes", "numpy-matmul")]))
 def test_one_worker_matches_checksum(strategy, workload, no_leaks):
     """Two workers of every workload are in test_checksums; one worker is joblib's in-thread fallback."""
-    skip_unless_available(strategy)
-    reason = gilcore.applicability(WORKLOADS[workload], gilcore.STRATEGIES[strategy])
-    if reason:
-        pytest.skip(reason)
     result = gilcore.run(workload, strategy, 1, SMALL_SIZES[workload])
     assert result.value == result.expected
 

@@ -8,6 +8,8 @@ import pytest
 import gilcore
 from gilcore.overhead import TINY_TASKS
 
+from .conftest import available_strategies
+
 pytestmark = pytest.mark.slow
 
 STRATEGIES = ["pool-fork", "pool-spawn", "pool-forkserver", "process-executor", "subinterpreters",
@@ -16,15 +18,7 @@ MANY_WORKERS = 64
 TINY_TASK_COUNT = 10_000
 
 
-def strategies():
-    params = []
-    for name in STRATEGIES:
-        reason = gilcore.STRATEGIES[name].unavailable_reason()
-        params.append(pytest.param(name, marks=pytest.mark.skip(reason=reason) if reason else ()))
-    return params
-
-
-@pytest.mark.parametrize("strategy", strategies())
+@pytest.mark.parametrize("strategy", available_strategies("load-test strategies", STRATEGIES))
 def test_64_workers(strategy, no_leaks):
     size = MANY_WORKERS * 1_000
     with gilcore.Cell("countdown", strategy, MANY_WORKERS, size, timeout=120) as cell:
@@ -35,7 +29,7 @@ def test_64_workers(strategy, no_leaks):
         assert len(cell.chunks) == MANY_WORKERS
 
 
-@pytest.mark.parametrize("strategy", strategies())
+@pytest.mark.parametrize("strategy", available_strategies("load-test strategies", STRATEGIES))
 def test_10000_tiny_tasks(strategy, no_leaks):
     result = gilcore.run(TINY_TASKS, strategy, 2, TINY_TASK_COUNT, timeout=120)
     assert result.value == result.expected == TINY_TASK_COUNT

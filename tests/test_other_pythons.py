@@ -1,35 +1,28 @@
 """gilcore on the other CPythons here: subinterpreters on 3.12-3.15, free-threading on 3.13t.
 
-Each check builds gilcore into a fresh venv of that Python (about a minute each),
-so they are slow; CI runs them. An interpreter this machine lacks is skipped with
-the command that provides it (scripts/setup-interpreters).
+Each check runs gilcore in that Python's venv, the one `--python` uses (gilcore/cli/multipython.py:
+made once per source version under ~/.cache/gilbench/venvs, about a minute, then reused), so
+they are slow; CI runs them. An interpreter this machine lacks is skipped with the command that
+provides it (scripts/setup-interpreters); in CI (GILBENCH_CI=1) it fails the test instead.
 """
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
-from gilcore.pythons import interpreters
+from gilcore.cli import multipython
+
+from .conftest import need_cpython
 
 pytestmark = pytest.mark.slow
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def find(version, free_threaded=False):
-    for interpreter in interpreters.discover():
-        if (interpreter.implementation == "cpython" and interpreter.version.startswith(version + ".")
-                and interpreter.free_threaded == free_threaded and os.path.exists(interpreter.executable)):
-            return interpreter.executable
-    pytest.skip(f"no CPython {version}{'t' if free_threaded else ''} here (run scripts/setup-interpreters)")
-
-
-def venv_with_gilcore(python, folder):
-    subprocess.run([python, "-m", "venv", str(folder)], check=True, timeout=300)
-    pip = [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-    subprocess.run(pip + [ROOT], check=True, timeout=900, cwd=str(folder))
-    return str(folder / "bin" / "python")
+def venv_with_gilcore(interpreter):
+    """The python of the interpreter's venv with this checkout's gilcore installed (made once per source)."""
+    tree = multipython.source_tree()
+    return str(multipython.ensure_venv(interpreter, tree, multipython.source_hash(tree)).python)
 
 
 def gilcore_json(python, *args, env=None):
@@ -40,8 +33,8 @@ def gilcore_json(python, *args, env=None):
 
 
 @pytest.mark.parametrize("version", ["3.12", "3.13", "3.14", "3.15"])
-def test_subinterpreters_give_the_checksum_and_their_own_gil(version, tmp_path):
-    python = venv_with_gilcore(find(version), tmp_path / "venv")
+def test_subinterpreters_give_the_checksum_and_their_own_gil(version):
+    python = venv_with_gilcore(need_cpython(version))
     # concurrent.interpreters and InterpreterPoolExecutor are public from 3.14
     strategies = ["subinterpreters"] + (["interpreter-pool"] if version >= "3.14" else [])
     chosen = [a for s in strategies for a in ("--strategy", s)]
@@ -77,7 +70,7 @@ if __name__ == "__main__":
 def test_a_newer_cpython_runs_venv_pip_spawn_and_forkserver(version, tmp_path):
     """Debian unstable's binaries run from a private root with their own glibc: a venv of one
     (its python is a symlink), pip inside it, and multiprocessing's fresh interpreters all work."""
-    base = find(version)
+    base = need_cpython(version).executable
     subprocess.run([base, "-m", "venv", str(tmp_path / "venv")], check=True, timeout=600)
     python = str(tmp_path / "venv" / "bin" / "python")
     pip = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True, timeout=120)
@@ -89,8 +82,8 @@ def test_a_newer_cpython_runs_venv_pip_spawn_and_forkserver(version, tmp_path):
     assert done.stdout.split()[0] == "forkserver"  # Linux's default start method from 3.14
 
 
-def test_free_threaded_build_keeps_its_gil_off(tmp_path):
-    python = venv_with_gilcore(find("3.13", free_threaded=True), tmp_path / "venv")
+def test_free_threaded_build_keeps_its_gil_off():
+    python = venv_with_gilcore(need_cpython("3.13", free_threaded=True))
     env = dict(os.environ, PYTHON_GIL="0")
     report = gilcore_json(python, "--strategy", "threads", "--strategy", "cython-threads", "--workers", "2",
                           "--size", "20000", "--workload", "countdown", "--workload", "primes", env=env)
@@ -102,10 +95,10 @@ def test_free_threaded_build_keeps_its_gil_off(tmp_path):
 
 
 @pytest.mark.parametrize("version", ["3.14"])
-def test_interpreter_strategies_pass_the_fault_and_load_tests_on_a_newer_cpython(version, tmp_path):
+def test_interpreter_strategies_pass_the_fault_and_load_tests_on_a_newer_cpython(version):
     """The fault table (exception, hang) and the load test (64 workers, 10,000 tiny tasks) for
     subinterpreters and InterpreterPoolExecutor, run by this very test suite on that Python."""
-    python = venv_with_gilcore(find(version), tmp_path / "venv")
+    python = venv_with_gilcore(need_cpython(version))
     subprocess.run([python, "-m", "pip", "install", "--quiet", "pytest", "psutil"], check=True, timeout=600)
     done = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "",
                            "tests/test_faults.py", "tests/test_load.py", "-k", "interpreter-pool or subinterpreters"],

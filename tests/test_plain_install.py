@@ -6,14 +6,24 @@ import sys
 
 import pytest
 
-from gilcore.cli.multipython import source_files, source_tree
+from gilcore.cli.multipython import source_files, source_hash, source_tree
+
+from .conftest import kept_folder
 
 
 @pytest.fixture(scope="module")
-def plain_venv(tmp_path_factory):
-    """A fresh venv with `pip install <copy of this checkout>`: gilcore and its hard dependencies only."""
-    root = tmp_path_factory.mktemp("plain")
+def plain_venv():
+    """A venv with `pip install <copy of this checkout>`: gilcore and its hard dependencies only. Made once
+    per source version and Python (kept in the cache: conftest.kept_folder), then reused."""
     tree = source_tree()
+    name = "plain-install-py%d.%d" % sys.version_info[:2]
+    with kept_folder(name, source_hash(tree)) as (root, made_before):
+        if not made_before:
+            install_plain(tree, root)
+        yield str(root / "venv" / "bin" / "python"), root
+
+
+def install_plain(tree, root):
     copy = root / "src"
     for source in source_files(tree):  # a copy: pip builds in the tree it is given
         target = copy / source.relative_to(tree)
@@ -27,10 +37,9 @@ def plain_venv(tmp_path_factory):
     installed = subprocess.run([python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", str(copy)],
                                capture_output=True, text=True, timeout=1800)
     assert installed.returncode == 0, installed.stderr[-3000:]
+    shutil.rmtree(copy)
     has_numpy = subprocess.run([python, "-c", "import numpy"], capture_output=True, timeout=60).returncode == 0
     assert not has_numpy, "numpy came with a plain install: it must stay optional"
-    yield python, root
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def run(python, cwd, *args):

@@ -2,7 +2,8 @@
 
 Each run gets a cache of its own (GILBENCH_CACHE in tmp_path) and only the targets it is about
 (--only); tarballs come from a loopback `python -m http.server`, never from the internet.
-The one check that builds CPython (a few minutes) is marked slow.
+The one check that builds CPython (a few minutes) is marked slow, and keeps its build between
+runs until the script or the discovery changes.
 """
 import json
 import os
@@ -14,11 +15,12 @@ import time
 
 import pytest
 
+from .conftest import CACHE, kept_folder, need, source_key
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "scripts", "setup-interpreters")
 PYTHONS = os.path.join(ROOT, "gilcore", "pythons")  # run as a folder: python3 gilcore/pythons discovery ...
 SHA_3135 = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
-DEFAULT_CACHE = os.environ.get("GILBENCH_CACHE") or os.path.expanduser("~/.cache/gilbench")
 
 
 def setup(cache, *args, env=None, timeout=300):
@@ -171,70 +173,35 @@ def test_no_build_writes_env_sh_that_puts_the_cache_first(tmp_path):
 
 def cached_3135_tarball():
     for name in ("Python-3.13.5.tar.xz", "python3.13_3.13.5.orig.tar.xz"):
-        path = os.path.join(DEFAULT_CACHE, "src", name)
-        if os.path.isfile(path):
+        path = CACHE / "src" / name
+        if path.is_file():
             return path
-    pytest.skip(f"no CPython 3.13.5 tarball in {DEFAULT_CACHE}/src (scripts/setup-interpreters downloads it)")
+    need(f"CPython 3.13.5's tarball in {CACHE}/src", "scripts/setup-interpreters downloads it to build python3.13t")
 
 
 @pytest.mark.slow
-def test_builds_free_threaded_cpython_from_a_loopback_tarball_and_reuses_it(tmp_path, http_server):
+def test_builds_free_threaded_cpython_from_a_loopback_tarball_and_reuses_it(http_server):
+    """The build (a few minutes) happens once per version of the script: its cache is kept between
+    runs (conftest.kept_folder), and a later run checks the kept build and its reuse."""
     folder, url = http_server
     (folder / "3.13.5").mkdir()
     shutil.copy(cached_3135_tarball(), folder / "3.13.5" / "Python-3.13.5.tar.xz")
-    cache = tmp_path / "cache"
     env = {"GILBENCH_CPYTHON_SOURCES": "url", "GILBENCH_CPYTHON_URL": url}
-    done = setup(cache, "--only", "3.13t", env=env, timeout=3600)
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert f"download {url}/3.13.5/Python-3.13.5.tar.xz ... ok" in done.stdout
-    assert "./configure --disable-gil --prefix=" in done.stdout and "FAILED" not in done.stdout, done.stdout
-    python = cache / "bin" / "python3.13t"
-    gil = subprocess.run([str(python), "-c", "import sys; print(sys._is_gil_enabled())"], capture_output=True,
-                         text=True, timeout=60, env={k: v for k, v in os.environ.items() if k != "PYTHON_GIL"})
-    assert gil.stdout.strip() == "False"
-    entries = {e["name"]: e for e in json.loads((cache / "interpreters.json").read_text())}
-    assert entries["cpython-3.13.5t"]["source"] == "gilbench-build"
-    assert "--disable-gil" in entries["cpython-3.13.5t"]["config_args"]
-    # a second run reuses the build and the checked tarball: no download, no make
-    started = time.monotonic()
-    again = setup(cache, "--only", "3.13t", env=dict(env, GILBENCH_CPYTHON_URL="http://127.0.0.1:9/gone"))
-    assert again.returncode == 0 and "already built" in again.stdout and "make -j" not in again.stdout
-    assert time.monotonic() - started < 120
-
-
-def test_runs_on_the_oldest_python_it_bootstraps_from(tmp_path):
-    """The launcher accepts any python3 from 3.7 on: provisioning must run there, before gilcore is built."""
-    oldest = shutil.which("python3.7")
-    if oldest is None:
-        pytest.skip("no python3.7 on PATH")
-    version = subprocess.run([oldest, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True,
-                             text=True, timeout=60).stdout.strip()
-    if version != "(3, 7)":
-        pytest.skip(f"python3.7 on PATH does not run ({version or 'no output'})")
-    cache = tmp_path / "cache"
-    done = subprocess.run([oldest, PYTHONS, "provision", "--no-build", "--only", "pypy3"], capture_output=True,
-                          text=True, timeout=300, env=dict(os.environ, GILBENCH_CACHE=str(cache)),
-                          stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Traceback" not in done.stderr and (cache / "interpreters.json").is_file()
-
-
-def test_the_debian_mirror_is_read_from_both_apt_source_formats(tmp_path):
-    """The private apt folders use the machine's own mirror: deb822 .sources first, then one-line .list."""
-    from gilcore.pythons import apt
-
-    sources = tmp_path / "debian.sources"
-    sources.write_text("# a comment\n"
-                       "Types: deb\nURIs: http://security.example/debian-security\nSuites: bookworm-security\n"
-                       "Components: main\n\n"
-                       "Types: deb\nURIs: cdrom:/media\nSuites: bookworm\nComponents: main\n\n"
-                       "Types: deb deb-src\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\n"
-                       "Components: main contrib\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
-                       "Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\nComponents: main\nEnabled: no\n")
-    assert list(apt._deb822_mirrors(str(sources))) == [
-        ("cdrom:/media", ""), ("http://mirror.example/debian", "/usr/share/keyrings/debian-archive-keyring.gpg")]
-    listing = tmp_path / "sources.list"
-    listing.write_text("deb http://security.example/debian-security bookworm-security main\n"
-                       "deb [arch=amd64 signed-by=/etc/apt/key.gpg] https://mirror.example/debian bookworm main\n"
-                       "# deb http://commented.example/debian bookworm main\n")
-    assert list(apt._one_line_mirrors(str(listing))) == [("https://mirror.example/debian", "/etc/apt/key.gpg")]
+    with kept_folder("setup-interpreters-3.13t", source_key(SCRIPT, PYTHONS, os.path.join(ROOT, "gilcore", "paths.py"))) as (cache, built_before):
+        if not built_before:
+            done = setup(cache, "--only", "3.13t", env=env, timeout=3600)
+            assert done.returncode == 0, done.stdout[-3000:]
+            assert f"download {url}/3.13.5/Python-3.13.5.tar.xz ... ok" in done.stdout
+            assert "./configure --disable-gil --prefix=" in done.stdout and "FAILED" not in done.stdout, done.stdout
+        python = cache / "bin" / "python3.13t"
+        gil = subprocess.run([str(python), "-c", "import sys; print(sys._is_gil_enabled())"], capture_output=True,
+                             text=True, timeout=60, env={k: v for k, v in os.environ.items() if k != "PYTHON_GIL"})
+        assert gil.stdout.strip() == "False"
+        # a second run reuses the build and the checked tarball: no download, no make
+        started = time.monotonic()
+        again = setup(cache, "--only", "3.13t", env=dict(env, GILBENCH_CPYTHON_URL="http://127.0.0.1:9/gone"))
+        assert again.returncode == 0 and "already built" in again.stdout and "make -j" not in again.stdout
+        assert time.monotonic() - started < 120
+        entries = {e["name"]: e for e in json.loads((cache / "interpreters.json").read_text())}
+        assert entries["cpython-3.13.5t"]["source"] == "gilbench-build"
+        assert "--disable-gil" in entries["cpython-3.13.5t"]["config_args"]
