@@ -10,8 +10,6 @@ rotated, under the noise meter (gilcore.runner.measure_cell); every pair and
 its load figures go to results/cells/ beside asv's result, so the report can
 show n, an interval and what was re-measured.
 """
-import math
-
 import gilcore
 from gilcore import cellstore
 
@@ -57,7 +55,8 @@ class _Cell:
                                       extra_pairs=self.extra_pairs)
         cellstore.record(f"{type(self).__module__}.{type(self).__name__}.track_speedup",
                          [strategy, str(workers)], result)
-        # Beyond what W workers can physically give is noise: never a plain number on the graph.
-        return math.nan if result.over_limit else result.speedup
+        # Beyond what W workers can physically give, or measured with missing capacity: never a plain
+        # number on the graph (the cell store keeps every pair and its flags).
+        return result.plain_speedup
 
     track_speedup.unit = "x"

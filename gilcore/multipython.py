@@ -387,7 +387,7 @@ class _Tail:
 
 # --------------------------------------------------------------------------- the comparison
 
-CHILD_OPTIONS = ("workload", "strategy", "workers", "size", "repeats", "max_repeats", "timeout")
+CHILD_OPTIONS = ("workload", "strategy", "workers", "size", "runs", "max_runs", "repeats", "max_repeats", "timeout")
 
 
 def child_arguments(args: argparse.Namespace, output: Path) -> List[str]:

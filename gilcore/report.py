@@ -30,7 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from gilcore import cellstore, ratios, report_gil
+from gilcore import cellstore, ratios, replication, report_gil
 from gilcore.atomic import write_atomic
 from gilcore.runner import UsageError
 
@@ -52,13 +52,15 @@ HEADLINE = [  # (row label, benchmark, params) drawn in the chart, at 2 workers
 
 @dataclass
 class CellSummary:
-    """Every pair behind one (benchmark, params, environment), pooled over commits."""
+    """Every run behind one (benchmark, params, environment), over commits (gilcore.replication);
+    a summary without ``cell`` stands on asv's values alone (one per commit)."""
 
     ratios: List[float]
     commits: int
     noisy: bool
     remeasured: int
     limit: Optional[float]
+    cell: Optional[replication.CellEstimate] = None
 
     @property
     def n(self) -> int:
@@ -66,11 +68,13 @@ class CellSummary:
 
     @property
     def estimate(self) -> float:
+        if self.cell is not None and self.cell.estimate is not None:
+            return self.cell.estimate
         return ratios.geometric_mean(self.ratios)
 
     @property
     def interval(self) -> Optional[Tuple[float, float]]:
-        return ratios.interval(self.ratios)
+        return self.cell.interval if self.cell is not None else ratios.interval(self.ratios)
 
     @property
     def thin(self) -> bool:
@@ -187,38 +191,19 @@ def load(results_dir: str) -> LoadedResults:
 
 
 def _load_cells(results_dir: str) -> Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]]:
-    """Pool the kept pairs of each (benchmark, params, environment) over commits; the newest
-    measurement of a cell in one commit replaces older ones (a re-run). A noisy measurement (no
-    quiet pairs could be had) is pooled only where no quiet one of the same cell exists: beside
-    quiet pairs it adds only the load it was taken under."""
-    latest: Dict[Tuple[str, Tuple[str, ...], str, str], dict] = {}
-    for line in cellstore.load(results_dir):
-        key = (line["benchmark"], tuple(line["params"]), label_from_env_name(line["env"]), line["commit"])
-        latest[key] = line
-    quiet = {key[:3] for key, line in latest.items() if not line.get("noisy") and _kept_ratios(line)}
+    """Each (benchmark, params, environment) over its runs, every commit pooled: the runs' estimates
+    and the rules that flag or leave out pairs and runs are gilcore.replication's and gilcore.rules'."""
     pooled: Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]] = defaultdict(dict)
-    for (benchmark, params, env, _), line in sorted(latest.items()):
-        if line.get("noisy") and (benchmark, params, env) in quiet:
+    grouped = replication.group_records(cellstore.load(results_dir), label_from_env_name)
+    for (benchmark, params, env), runs in sorted(grouped.items()):
+        cell = replication.estimate_cell(runs, runs[-1].limit)
+        if cell.estimate is None:
             continue
-        kept = _kept_ratios(line)
-        if not kept:
-            continue
-        summary = pooled[(benchmark, params)].get(env)
-        if summary is None:
-            summary = pooled[(benchmark, params)][env] = CellSummary([], 0, False, 0, line.get("limit"))
-        summary.ratios += kept
-        summary.commits += 1
-        summary.noisy = summary.noisy or bool(line.get("noisy"))
-        summary.remeasured += int(line.get("remeasured") or 0)
+        used = [run for run in runs if run.usable] or [run for run in runs if run.pairs]
+        pooled[(benchmark, params)][env] = CellSummary(
+            [r for run in used for r in (run.clean_ratios or run.all_ratios)], len(used),
+            bool(set(cell.flags) - {"over limit"}), cell.counts["under-load"], cell.limit, cell)
     return pooled
-
-
-def _kept_ratios(line: dict) -> List[float]:
-    pairs = line.get("pairs")
-    if pairs:
-        kept = [p["serial"] / p["parallel"] for p in pairs if p.get("kept") and p.get("parallel")]
-        return kept or [p["serial"] / p["parallel"] for p in pairs if p.get("parallel")]
-    return [r for r in line.get("ratios") or [] if isinstance(r, (int, float)) and r > 0]
 
 
 def _add(series: Series, label: str, name: str, entry: dict) -> bool:
@@ -252,6 +237,10 @@ def format_speedup(summary: Optional[CellSummary]) -> str:
     if bounds is not None:
         text += f" [{bounds[0]:.2f}–{bounds[1]:.2f}]"
     text += f" n={summary.n}"
+    if summary.cell is not None:  # runs x pairs, and why the cell is not a plain number
+        text += f" ({summary.cell.evidence})"
+        flags = [flag for flag in summary.cell.flags if flag != "over limit"]
+        return text + "".join(f" {flag}" for flag in flags)
     if summary.thin:
         text += " thin"
     if summary.noisy:
@@ -470,16 +459,22 @@ def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_na
         "",
         f"From {loaded.commits} commit(s) of asv results on {len(loaded.environments)} environments. "
         "Speedup = serial time / parallel time of the same kernel and size, measured pair by pair in one "
-        "process (order rotated, S P then P S), pairs taken under CPU steal or another process's load "
-        "dropped and measured again. Each cell: the geometric mean of every kept pair over the history, "
-        "[its 95 % interval], n = pairs. *thin*: fewer than 3 pairs; *noisy*: no quiet pairs could be had "
-        "(a noisy measurement is left out where a quiet one of the same cell exists); "
+        "process (order rotated, S P then P S). Each run (a fresh process) gives the Hodges-Lehmann "
+        "estimate of its clean pairs' log ratios; each cell: the geometric mean of its runs over the history, "
+        "[its 95 % interval over runs; with one run, over its pairs], n = clean pairs (runs x pairs). "
+        "Every pair is kept; the rules below flag or leave values out, never by the ratio's size alone. "
+        "*noisy* / *capacity-limited* / *A/A out of bounds*: fewer than 3 clean pairs, and why; "
         "a value above the physical limit (workers x 1.05 on I/O, min(workers, cores) x 1.05 on CPU) is "
         "noise and is not shown as a number. 'A/A noise' is the environment's control: the same serial "
         "work timed against itself, which should give x1.00. "
         "'GIL off' / 'GIL on' / 'default' are one free-threaded binary with PYTHON_GIL=0, 1 and unset.",
         "",
     ]
+    counts = replication.total_counts(s.cell for by_env in loaded.cells.values() for s in by_env.values()
+                                      if s.cell is not None)
+    if counts:
+        parts += ["Rules applied (gilcore.rules), with how many values each touched:", ""]
+        parts += [f"- {line}" for line in counts.lines()] + [""]
     if loaded.superseded:
         parts += [f"{loaded.superseded} asv values from older versions of their benchmarks (measured another "
                   "way) are left out.", ""]

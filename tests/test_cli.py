@@ -71,11 +71,12 @@ UNAVAILABLE = {name: s.unavailable_reason() for name, s in gilcore.STRATEGIES.it
 def test_bad_input_starts_nothing(args, message, monkeypatch, capsys, no_leaks):
     """In-process, with the runner replaced: a usage error must come before anything is started."""
     import gilcore.cli
+    import gilcore.rounds
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("a cell was started despite bad input")
 
-    monkeypatch.setattr(gilcore.cli, "measure", must_not_run)
+    monkeypatch.setattr(gilcore.rounds, "run_child_round", must_not_run)
     assert gilcore.cli.main(args) == 2
     out, err = capsys.readouterr()
     assert out == ""

@@ -87,7 +87,8 @@ def test_child_arguments_forward_the_cells_and_never_the_python_list(tmp_path):
     check_run_options(args)
     argv = multipython.child_arguments(args, tmp_path / "out.jsonl")
     assert argv == ["--workload", "mymod:f", "--workload", "countdown", "--workers", "1,2", "--size", "10",
-                    "--repeats", "3", "--max-repeats", "10", "--timeout", "300.0", "--full", "--skip-unavailable",
+                    "--runs", "3", "--max-runs", "5", "--repeats", "2", "--max-repeats", "6", "--timeout", "300.0",
+                    "--full", "--skip-unavailable",
                     "--json", "--output", str(tmp_path / "out.jsonl")]
 
 

@@ -65,7 +65,8 @@ def write_cells(results_dir, commit, env, benchmark, params, pairs, **extra):
     folder.mkdir(exist_ok=True)
     line = {"format": 1, "benchmark": benchmark, "params": list(params), "commit": commit, "env": env,
             "measured_at": 0, "limit": 2.1, "noisy": False, "remeasured": 0,
-            "pairs": [{"serial": s, "parallel": p, "kept": kept} for s, p, kept in pairs], **extra}
+            "pairs": [{"serial": s, "parallel": p, **({} if quiet else {"steal": 0.5, "other_load": 0.0})}
+                      for s, p, quiet in pairs], **extra}
     with open(folder / f"{commit[:8]}-{env}.jsonl", "a") as handle:
         handle.write(json.dumps(line) + "\n")
 
@@ -82,7 +83,7 @@ def test_cells_pool_pairs_over_commits_and_claims_follow_the_rules(results_dir, 
                     [(2.5, 1.0, True), (2.4, 1.0, True), (2.6, 1.0, True)])
     loaded = report.load(str(results_dir))
     threads = loaded.summary(bench, ("threads", "2"), "3.12")
-    assert threads.n == 6 and threads.commits == 2  # the dropped pair (under load) is not in it
+    assert threads.n == 6 and threads.commits == 2  # the pair measured under load is not in it
     assert threads.estimate == pytest.approx(1 / 1.05, rel=0.01)
     out = tmp_path / "out"
     assert report.main(["--results", str(results_dir), "--out", str(out)]) == 0
@@ -97,15 +98,15 @@ def test_cells_pool_pairs_over_commits_and_claims_follow_the_rules(results_dir, 
     assert (out / "scaling.svg").exists() or "matplotlib" not in sys.modules
 
 
-def test_a_noisy_measurement_is_pooled_only_where_no_quiet_one_exists(results_dir):
+def test_a_run_without_a_clean_pair_is_left_out_where_other_runs_have_clean_ones(results_dir):
     bench = "bench_cpu.Countdown.track_speedup"
-    # pool-fork: a quiet commit and a noisy one (taken under load); threads: only a noisy one.
+    # pool-fork: a quiet commit and one measured wholly under load; threads: only the loaded one.
     write_cells(results_dir, "a" * 40, "virtualenv-py3.12", bench, ("pool-fork", "2"),
                 [(1.9, 1.0, True), (1.9, 1.0, True), (1.9, 1.0, True)])
     write_cells(results_dir, "b" * 40, "virtualenv-py3.12", bench, ("pool-fork", "2"),
-                [(1.1, 1.0, True), (1.2, 1.0, True)], noisy=True)
+                [(1.1, 1.0, False), (1.2, 1.0, False)])
     write_cells(results_dir, "b" * 40, "virtualenv-py3.12", bench, ("threads", "2"),
-                [(0.9, 1.0, True), (1.0, 1.0, True)], noisy=True)
+                [(0.9, 1.0, False), (1.0, 1.0, False)])
     loaded = report.load(str(results_dir))
     pool = loaded.summary(bench, ("pool-fork", "2"), "3.12")
     assert pool.n == 3 and pool.commits == 1 and not pool.noisy
