@@ -15,7 +15,8 @@ burst shorter than the quota's share of one period runs unthrottled whatever
 the quota. The parallel part therefore spins ``PARALLEL_SECONDS`` per
 process, past the half period two workers need to exhaust a one-core quota;
 the solo reference is shorter and scaled. One probe costs ~80 ms of wall time;
-it runs before and after each cell's pairs (gilcore.runner), not per pair.
+it runs before and after each cell's pairs in one run (gilcore.runner; after only
+in a CLI round, whose two pairs take a fraction of a second), not per pair.
 """
 from __future__ import annotations
 

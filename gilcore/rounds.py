@@ -8,7 +8,7 @@ measures its own A/A control, then every cell of the round with a few pairs
 and reversed every other round), so neither a drift nor a neighbour favours a
 cell. After the minimum, a cell whose between-run interval is still wider
 than +-5 % gets another round, up to ``--max-runs``, while a time budget
-lasts (a third of the minimum rounds' time): the default run stays near its
+lasts (a quarter of the minimum rounds' time): the default run stays near its
 old ~1.5 minutes.
 
 The parent keeps every record as it arrives (``--output``) and, at the end,
@@ -33,7 +33,7 @@ Key = Tuple[str, str, int]
 PAIRS_PER_RUN = 2  # one serial-first and one parallel-first pair: the order's bias cancels in every run
 MAX_RUNS = 5
 EXTRA_PAIRS_PER_RUN = 2  # pairs that may replace ones measured under load, per cell and run
-EXTRA_BUDGET_SHARE = 1 / 3  # extra rounds may take this share of the minimum rounds' time
+EXTRA_BUDGET_SHARE = 0.25  # extra rounds may take this share of the minimum rounds' time
 AA_PAIRS_PER_RUN = 4
 AA_SIZE = 1_000_000  # ~25 ms per half on 3.11: 4 pairs cost ~0.2 s per run
 
@@ -206,7 +206,7 @@ def _measure_round(request: Dict[str, Any], emit: Callable[..., None]) -> None:
         try:
             result = measure(spec["workload"], spec["strategy"], spec["workers"], spec["size"],
                              repeats=request["pairs"], max_repeats=request["max_pairs"], timeout=request["timeout"],
-                             extra_pairs=EXTRA_PAIRS_PER_RUN)
+                             extra_pairs=EXTRA_PAIRS_PER_RUN, probe_before=False)
         except ImportError as error:  # a package a kernel needs is missing: the workload cannot run here
             unavailable.add(spec["workload"])
             emit("unavailable", name=spec["workload"], reason=import_error_reason(error))

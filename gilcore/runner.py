@@ -350,16 +350,17 @@ EXTRA_PAIRS = 6  # pairs that may replace ones measured under load, beyond MAX_P
 
 def measure(workload: WorkloadSpec, strategy: StrategySpec = "serial", workers: int = 1,
             size: Optional[int] = None, *, repeats: int = MIN_PAIRS, max_repeats: Optional[int] = None,
-            baseline: bool = True, timeout: float = DEFAULT_TIMEOUT, extra_pairs: int = EXTRA_PAIRS) -> Result:
+            baseline: bool = True, timeout: float = DEFAULT_TIMEOUT, extra_pairs: int = EXTRA_PAIRS,
+            probe_before: bool = True) -> Result:
     """Open one cell and measure it: see ``measure_cell``."""
     cell = Cell(workload, strategy, workers, size, timeout=timeout)
     with cell:
         return measure_cell(cell, repeats=repeats, max_repeats=max_repeats, baseline=baseline,
-                            extra_pairs=extra_pairs)
+                            extra_pairs=extra_pairs, probe_before=probe_before)
 
 
 def measure_cell(cell: "Cell", *, repeats: int = MIN_PAIRS, max_repeats: Optional[int] = None,
-                 baseline: bool = True, extra_pairs: int = EXTRA_PAIRS) -> Result:
+                 baseline: bool = True, extra_pairs: int = EXTRA_PAIRS, probe_before: bool = True) -> Result:
     """Time an open cell against the serial run of the same kernel, pair by pair: one run's measurement.
 
     Each pair is one serial and one parallel run, their order rotated (ABBA:
@@ -369,7 +370,8 @@ def measure_cell(cell: "Cell", *, repeats: int = MIN_PAIRS, max_repeats: Optiona
     on the meter, not on the ratio. A ratio beyond what W workers can give is
     flagged, never dropped (gilcore.rules). The capacity probe measures the
     cores the process tree gets before and after the pairs; pairs of a run
-    that got too few are flagged capacity-limited. Pairs continue past
+    that got too few are flagged capacity-limited (``probe_before=False``: after them only, where the
+    pairs take well under a second, as in one CLI round). Pairs continue past
     ``repeats`` until the 95 % interval of the clean ratios is within +-5 %
     or ``max_repeats`` clean pairs are had. Without a baseline, ``repeats``
     plain runs.
@@ -394,7 +396,7 @@ def measure_cell(cell: "Cell", *, repeats: int = MIN_PAIRS, max_repeats: Optiona
             if warm is not None and not warm.warm:
                 warm.run_once()
         probe = stack.enter_context(capacity.CapacityProbe(needed)) if needed else None
-        found = [probe.measure()] if probe else []
+        found = [probe.measure()] if probe and probe_before else []
         attempts = 0
         while True:
             if serial is None:

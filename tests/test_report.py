@@ -195,3 +195,11 @@ def test_no_gil_probe_results_no_gil_section(results_dir, tmp_path):
     out = tmp_path / "out"
     assert report.main(["--results", str(results_dir), "--out", str(out)]) == 0
     assert "The GIL itself" not in (out / "gilcore-report.md").read_text()
+
+
+@pytest.mark.slow
+def test_every_published_number_is_recomputed_from_the_committed_results():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([os.path.join(root, "scripts", "recompute")], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHON=sys.executable), timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
