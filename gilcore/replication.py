@@ -75,6 +75,8 @@ class RunMeasurement:
     pairs: List[Dict[str, Any]]  # serial, parallel and the meters' figures; "flags" added from gilcore.rules
     limit: Optional[float]
     aa_in_bounds: Optional[bool] = None  # None: no A/A control known for this run
+    commit: str = ""  # the code measured (asv: the commit installed; CLI: empty)
+    env: str = ""  # the environment as recorded (asv's environment name; CLI: the interpreter)
 
     @property
     def clean_ratios(self) -> List[float]:
@@ -170,6 +172,8 @@ def estimate_cell(runs: Sequence[RunMeasurement], limit: Optional[float] = None)
         elif run.aa_in_bounds is False:
             counts["aa-out-of-bounds"] += 1
     usable = [run for run in runs if run.usable]
+    if len({run.commit for run in usable}) > 1:
+        counts["commits-pooled"] += 1
     if usable:
         logs = [math.log(run.estimate) for run in usable]  # type: ignore[arg-type]
         cell.estimate = math.exp(statistics.fmean(logs))
@@ -239,7 +243,8 @@ def measurement(record: Mapping[str, Any], aa: Optional[Mapping[str, Any]] = Non
         pairs = [{"serial": r, "parallel": 1.0, **load} for r in record["ratios"]
                  if isinstance(r, (int, float)) and r > 0]
     return RunMeasurement(run_id, session, float(record.get("measured_at") or 0.0),
-                          flagged_pairs(pairs or [], limit), limit, rules.aa_in_bounds(aa))
+                          flagged_pairs(pairs or [], limit), limit, rules.aa_in_bounds(aa),
+                          str(record.get("commit") or ""), str(record.get("env") or ""))
 
 
 def group_records(records: Iterable[Mapping[str, Any]],

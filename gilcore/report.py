@@ -30,7 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from gilcore import cellstore, ratios, replication, report_gil
+from gilcore import cellstore, ratios, replication, report_gil, rules
 from gilcore.atomic import write_atomic
 from gilcore.runner import UsageError
 
@@ -174,7 +174,7 @@ def load(results_dir: str) -> LoadedResults:
         for name, row in results.items():
             try:
                 entry = dict(zip(columns, row))
-                if current.get(name) and entry.get("version") not in (None, current[name]):
+                if rules.superseded(entry.get("version"), current.get(name)):
                     superseded += 1
                     continue
                 kept_any = _add(series, label, name, entry) or kept_any
@@ -472,6 +472,7 @@ def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_na
     ]
     counts = replication.total_counts(s.cell for by_env in loaded.cells.values() for s in by_env.values()
                                       if s.cell is not None)
+    counts["older-benchmark-version"] += loaded.superseded
     if counts:
         parts += ["Rules applied (gilcore.rules), with how many values each touched:", ""]
         parts += [f"- {line}" for line in counts.lines()] + [""]

@@ -24,7 +24,7 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from gilcore import replication
 from gilcore.ratios import TARGET_HALF_WIDTH

@@ -42,8 +42,9 @@ MIN_RUNS = 3  # fewer usable runs: the interval is not a between-run one; shown 
 @dataclass(frozen=True)
 class Rule:
     name: str
-    level: str  # "pair", "run" or "cell"
-    effect: str  # "flag" (shown, kept in the estimate) or "exclude" (kept in results/, left out of the estimate)
+    level: str  # "pair", "run", "cell" or "result" (one asv value)
+    effect: str  # "flag" (shown, kept in the estimate), "exclude" (kept in results/, left out of the
+    # estimate) or "pool" (values of several sources estimated as one)
     text: str
 
 
@@ -60,6 +61,11 @@ RULES: Dict[str, Rule] = {rule.name: rule for rule in (
     Rule("no-clean-pair", "run", "exclude", "a run whose every pair was excluded gives no estimate"),
     Rule("aa-out-of-bounds", "run", "exclude",
          f"the run's A/A control strayed from x1 by > {MAX_AA_BIAS:.0%} or one A/A pair by > {MAX_AA_SPREAD:.0%}"),
+    Rule("older-benchmark-version", "result", "exclude",
+         "an asv result measured by an older version of its benchmark (asv's code hash) is left out: "
+         "it was measured another way"),
+    Rule("commits-pooled", "cell", "pool",
+         "the usable runs of every commit measured with the benchmark's current version form one cell"),
     Rule("all-runs-excluded", "cell", "flag",
          "no usable run: the estimate falls back to every pair and the cell is flagged with the reason"),
     Rule("too-few-clean-pairs", "cell", "flag",
@@ -79,6 +85,11 @@ class RuleCounts(Counter):
     def lines(self) -> List[str]:
         return [f"{name} ({RULES[name].level}, {RULES[name].effect}): {self[name]} -- {RULES[name].text}"
                 for name in RULES if self[name]]
+
+
+def superseded(version: Any, current: Any) -> bool:
+    """Rule 'older-benchmark-version': an asv value whose benchmark version is not the current one."""
+    return bool(current) and version not in (None, current)
 
 
 def physical_limit(workers: int, cpus: int, io_bound: bool) -> float:

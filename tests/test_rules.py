@@ -14,8 +14,8 @@ def test_every_bound_is_pinned():
 
 def test_the_rules_are_named_and_only_the_meters_exclude_pairs():
     assert list(rules.RULES) == ["under-load", "capacity-limited", "over-limit", "no-clean-pair",
-                                 "aa-out-of-bounds", "all-runs-excluded", "too-few-clean-pairs",
-                                 "over-limit-cell", "few-runs"]
+                                 "aa-out-of-bounds", "older-benchmark-version", "commits-pooled",
+                                 "all-runs-excluded", "too-few-clean-pairs", "over-limit-cell", "few-runs"]
     # a pair is left out only on a meter's word, never for its ratio being high (or low)
     assert rules.EXCLUDING_PAIR_FLAGS == ("under-load", "capacity-limited")
     assert rules.RULES["over-limit"].effect == "flag"
@@ -34,6 +34,17 @@ def test_the_rules_are_named_and_only_the_meters_exclude_pairs():
 ])
 def test_pair_flags(pair, flags):
     assert rules.pair_flags(pair, limit=2.1) == flags
+
+
+def test_an_asv_value_of_an_older_benchmark_version_is_left_out():
+    assert rules.superseded("old", "new") and not rules.superseded("new", "new")
+    assert not rules.superseded(None, "new") and not rules.superseded("old", None)  # unknown: kept
+
+
+def test_runs_of_several_commits_are_pooled_and_counted():
+    runs = [run("a", [1.9, 1.9]), run("b", [2.0, 2.0])]
+    runs[0].commit, runs[1].commit = "c1", "c2"
+    assert replication.estimate_cell(runs, 2.1).counts["commits-pooled"] == 1
 
 
 def test_aa_bounds():
