@@ -34,8 +34,8 @@ QUICK_FRACTION: Dict[str, float] = {
     "countdown": 0.2, "primes": 0.35, "numpy-matmul": 0.25, "sha256": 0.4, "zlib": 0.1,
     "sleep": 0.15, "socket": 0.25, "file-read": 0.25,
 }
-# The default run's cap of pairs per cell (--full: runner.MAX_PAIRS): on a loaded machine pairs are
-# dropped and re-measured, and the cap is what keeps the run near a minute.
+# --full's cap of pairs per cell and run (the default run takes gilcore.rounds.PAIRS_PER_RUN): pairs
+# measured under load are measured again, and the cap is what bounds a run's time.
 QUICK_MAX_PAIRS = 6
 FT_QUICK_FRACTION = 0.15  # the ft-* patterns take ~0.15 s at their own size on 3.11, ~2x that on 3.13t
 

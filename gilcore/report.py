@@ -6,11 +6,12 @@ workaround at each worker count, the serial cost of each Python, which
 free-threading patterns scale, and the reference article's claims checked
 against the measurements by rules fixed in code (gilcore.claims).
 
-A speedup cell stands on the per-pair ratios behind it (results/cells/, see
-gilcore.cellstore): their geometric mean over every commit measured with the
-benchmark's current version, a 95 % interval and n. Cells on fewer than 3
-pairs are marked thin, cells measured under load noisy, and a value above the
-physical limit (W x 1.05) is never printed as a plain number. Each
+A speedup cell stands on the runs and pairs behind it (results/cells/, see
+gilcore.cellstore), over every commit measured with the benchmark's current
+version: the hierarchical estimate of gilcore.replication (runs, then pairs),
+a 95 % interval, n and runs x pairs; cells without enough clean pairs are
+flagged with the reason (gilcore.rules, counted in the method section), and a
+value above the physical limit (W x 1.05) is never printed as a plain number. Each
 environment's A/A noise figure heads the tables. Results from an older
 version of a benchmark (asv's code hash) are left out: they were measured
 another way. It writes Markdown, an HTML page for the published site, and

@@ -13,8 +13,9 @@ old ~1.5 minutes.
 
 The parent keeps every record as it arrives (``--output``) and, at the end,
 one cell per planned cell: the hierarchical estimate over its runs with its
-"runs x pairs". A child speaks JSON lines on its stdout (its own prints go to
-stderr) and its exit says nothing a record has not said already.
+"runs x pairs". A child reads its request on stdin, speaks JSON lines on its
+stdout (its own prints go to stderr), and its exit says nothing a record has
+not said already.
 """
 from __future__ import annotations
 
@@ -136,8 +137,9 @@ def run_child_round(specs: Sequence[Dict[str, Any]], args: argparse.Namespace,
                     on_record: Callable[[Dict[str, Any]], None]) -> bool:
     """One round: a fresh ``python -m gilcore.rounds`` measuring ``specs``; its records to ``on_record``.
     False when the child crashed (said as a failure record)."""
-    request = {"cells": list(specs), "pairs": args.repeats, "max_pairs": args.max_repeats, "timeout": args.timeout}
-    child = subprocess.Popen([sys.executable, "-m", "gilcore.rounds"], stdin=subprocess.PIPE,
+    request = {"cells": list(specs), "pairs": args.repeats, "max_pairs": args.max_repeats, "timeout": args.timeout,
+               "sys_path": sys.path}
+    child = subprocess.Popen([sys.executable, "-c", ROUND_CODE], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
         assert child.stdin is not None and child.stdout is not None
@@ -168,11 +170,19 @@ def run_child_round(specs: Sequence[Dict[str, Any]], args: argparse.Namespace,
 
 # ---------------------------------------------------------------------------------------- the child
 
-def _child_main() -> int:
-    """Read the round's request on stdin, measure, write one JSON line per record on stdout."""
+# The child imports what its parent imports: the parent's sys.path (its cwd or PYTHONPATH, or the
+# cleaned path of a --python venv) comes with the request, before gilcore itself is imported.
+ROUND_CODE = ("import json, sys\n"
+              "request = json.loads(sys.stdin.readline())\n"
+              "sys.path[:] = request['sys_path']\n"
+              "from gilcore.rounds import child_main\n"
+              "sys.exit(child_main(request))\n")
+
+
+def child_main(request: Dict[str, Any]) -> int:
+    """Measure the round's request, writing one JSON line per record on stdout."""
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     sys.stdout = sys.stderr  # a workload's print must not break the records
-    request = json.loads(sys.stdin.readline())
 
     def emit(record: str, **body: Any) -> None:
         out.write(json.dumps({"record": record, **body}, default=repr, allow_nan=True) + "\n")
@@ -218,6 +228,3 @@ def _measure_round(request: Dict[str, Any], emit: Callable[..., None]) -> None:
         emit("cell_run", **{**result.to_dict(), **where, "benchmark": spec["workload"],
                             "params": [spec["strategy"], str(spec["workers"])]})
 
-
-if __name__ == "__main__":
-    sys.exit(_child_main())

@@ -1,10 +1,10 @@
 """The tables ``python -m gilcore`` prints: one run, or one speedup column per interpreter.
 
-Cells are the dicts of ``Result.to_dict()`` (live, or read back from a run
-file), so a table printed at the end of a run and one printed by ``show FILE``
-are the same. A speedup is shown with its 95 % interval and the number of
-pairs it stands on; one above what the workers can physically give is never
-shown as a plain number; the best strategy per workload is marked, and so are
+Cells are the dicts of ``gilcore.rounds.aggregate`` (a cell over its runs;
+live, or read back from a run file), so a table printed at the end of a run
+and one printed by ``show FILE`` are the same. A speedup is shown with its
+95 % interval and its evidence, runs x pairs, and its flags; one above what
+the workers can physically give is never shown as a plain number; the best strategy per workload is marked, and so are
 those statistically tied with it.
 """
 from __future__ import annotations

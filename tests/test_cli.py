@@ -122,7 +122,7 @@ def test_default_json_contains_every_planned_cell(no_leaks):
 @pytest.mark.slow  # every strategy, dask's and loky's start-ups included: about a minute and a half
 def test_full_json_contains_every_cell(no_leaks):
     done = gilcore_cli("--full", "--json", "--size", "6", "--repeats", "1", "--max-repeats", "1", "--workers", "1,2",
-                       timeout=900)  # a busy shared machine: minutes
+                       "--runs", "1", "--max-runs", "1", timeout=900)  # one run: a busy shared machine, minutes
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     cells = {(c["workload"], c["strategy"], c["workers"]) for c in report["cells"]}

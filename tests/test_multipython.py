@@ -188,8 +188,9 @@ def test_compare_interpreters_on_a_users_workload(tmp_path, no_leaks):
         assert all(c["value"] == sum(i * i for i in range(20000)) for c in run.cells)
         # the venv's own gilcore ran (its Cython extension matches), not the checkout in the cwd
         assert run.header["executable"].startswith(str(multipython.venvs_dir()))
+    # as wide as the live table (cells now carry runs x pairs and flags, wider than 80 columns)
     shown = subprocess.run([sys.executable, "-m", "gilcore", "show", str(log)], capture_output=True, text=True,
-                           timeout=60)
+                           timeout=60, env=dict(os.environ, COLUMNS="1000"))
     assert shown.returncode == 0 and head.strip() in shown.stdout
 
 
