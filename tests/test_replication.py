@@ -90,3 +90,45 @@ def test_cli_records_aggregate_into_cells_over_runs():
     assert cell["evidence"] == "3x2" and cell["runs_used"] == 3 and cell["n"] == 6
     assert [m["aa_in_bounds"] for m in cell["run_measurements"]] == [True, None, None]
     assert len(cell["pairs"]) == 6 and cell["flags"] == [] and not cell["over_limit"]
+
+
+def test_cli_rounds_measure_every_cell_in_the_minimum_runs_then_only_the_wide_ones(monkeypatch):
+    import argparse
+    import itertools
+    from types import SimpleNamespace
+
+    def planned(workload, strategy):
+        return SimpleNamespace(workload=SimpleNamespace(name=workload), strategy=SimpleNamespace(name=strategy),
+                               workers=2, size=10)
+
+    cells = [planned("tight", "threads"), planned("wide", "threads"), planned("broken", "threads")]
+    wide = itertools.cycle([1.2, 2.0])
+    asked = []
+
+    clock = [0.0]  # each round takes one second of a fake clock: the extra-run budget is a quarter of 3 s
+
+    def fake_round(specs, args, on_record):
+        clock[0] += 1.0
+        asked.append([spec["workload"] for spec in specs])
+        run = {"id": f"r{len(asked)}", "session": f"r{len(asked)}"}
+        for spec in specs:
+            if spec["workload"] == "broken":
+                on_record({"record": "failure", "text": "boom", "workload": "broken", "strategy": "threads",
+                           "workers": 2})
+                continue
+            ratio = 1.9 if spec["workload"] == "tight" else next(wide)
+            on_record({"record": "cell_run", "workload": spec["workload"], "strategy": "threads", "workers": 2,
+                       "benchmark": spec["workload"], "params": ["threads", "2"], "env": "py", "commit": "",
+                       "limit": 2.1, "measured_at": 0, "run": run,
+                       "pairs": [{"serial": ratio, "parallel": 1.0}] * 2})
+        return True
+
+    monkeypatch.setattr(rounds, "run_child_round", fake_round)
+    monkeypatch.setattr(rounds, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    args = argparse.Namespace(runs=3, max_runs=5, workload=None)
+    records = []
+    rounds.measure_rounds(cells, args, records.append, lambda index, keys: None)
+    assert [sorted(names) for names in asked[:3]] == [["broken", "tight", "wide"], ["tight", "wide"], ["tight", "wide"]]
+    assert asked[3:] == [["wide"]]  # one more run, for the wide cell only, and the budget (3.75 s) is spent
+    by_cell = {row["workload"]: row for row in rounds.aggregate(records)}
+    assert by_cell["tight"]["evidence"] == "3x2" and set(by_cell) == {"tight", "wide"}
