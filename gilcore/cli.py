@@ -1,6 +1,6 @@
 """``python -m gilcore``: which workaround of the GIL wins here, for the built-in workloads or yours.
 
-The default run takes about a minute on 2 cores (the main workloads, one
+The default run takes about two minutes on 2 cores (the main workloads, one
 strategy of each family, 1 worker and all cores); ``--full`` measures every
 workload, strategy and worker count. Each cell is measured in at least 3
 runs (fresh processes, gilcore.rounds), each run opening with an A/A control

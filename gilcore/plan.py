@@ -1,7 +1,7 @@
 """Which cells a ``python -m gilcore`` run measures, decided (and checked) before anything starts.
 
-The default run answers "which workaround wins here" in about a minute on 2
-cores: the main workloads at sizes where one serial run takes ~50 ms, one
+The default run answers "which workaround wins here" in about two minutes on
+2 cores (each cell in 3 or more runs, gilcore.rounds): the main workloads at sizes where one serial run takes ~50 ms, one
 strategy of each family, 1 worker and all cores. ``--full`` measures
 everything: every workload at its own (asv) size, every strategy, the worker
 counts 1, 2, 4 ... up to the cores. The free-threading patterns join by
