@@ -135,6 +135,12 @@ class CellEstimate:
         return f"{self.runs_used or len(used)}x{low}" + (f"-{high}" if high != low else "")
 
     @property
+    def run_logs(self) -> List[float]:
+        """The log of each usable run's estimate: what a comparison of two cells (two Pythons, two
+        commits) tests, run against run, rather than pair against pair."""
+        return [math.log(run.estimate) for run in self.runs if run.usable]  # type: ignore[arg-type]
+
+    @property
     def over_limit(self) -> bool:
         return "over limit" in self.flags
 
@@ -175,7 +181,7 @@ def estimate_cell(runs: Sequence[RunMeasurement], limit: Optional[float] = None)
     if len({run.commit for run in usable}) > 1:
         counts["commits-pooled"] += 1
     if usable:
-        logs = [math.log(run.estimate) for run in usable]  # type: ignore[arg-type]
+        logs = cell.run_logs
         cell.estimate = math.exp(statistics.fmean(logs))
         cell.runs_used = len(usable)
         cell.pairs_used = sum(len(run.clean_ratios) for run in usable)
