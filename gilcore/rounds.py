@@ -8,8 +8,8 @@ measures its own A/A control, then every cell of the round with a few pairs
 and reversed every other round), so neither a drift nor a neighbour favours a
 cell. After the minimum, a cell whose between-run interval is still wider
 than +-5 % gets another round, up to ``--max-runs``, while a time budget
-lasts (a quarter of the minimum rounds' time): the default run stays near its
-old ~1.5 minutes.
+lasts (a quarter of the minimum rounds' time): the default run stays near two
+minutes.
 
 The parent keeps every record as it arrives (``--output``) and, at the end,
 one cell per planned cell: the hierarchical estimate over its runs with its
@@ -125,7 +125,7 @@ def measure_rounds(planned: Sequence[Any], args: argparse.Namespace,
                 break
             so_far = estimates(records)
             keys = [key for key in keys if key in so_far and needs_another_run(so_far[key][1], args.max_runs)]
-        keys = [key for key in keys if key[0] not in skipped and key not in skipped]
+        keys = [key for key in keys if specs[key]["workload"] not in skipped and key not in skipped]
         if not keys:
             break
         on_round(index, keys)
@@ -135,7 +135,7 @@ def measure_rounds(planned: Sequence[Any], args: argparse.Namespace,
 
 def run_child_round(specs: Sequence[Dict[str, Any]], args: argparse.Namespace,
                     on_record: Callable[[Dict[str, Any]], None]) -> bool:
-    """One round: a fresh ``python -m gilcore.rounds`` measuring ``specs``; its records to ``on_record``.
+    """One round: a fresh child process (ROUND_CODE) measuring ``specs``; its records to ``on_record``.
     False when the child crashed (said as a failure record)."""
     request = {"cells": list(specs), "pairs": args.repeats, "max_pairs": args.max_repeats, "timeout": args.timeout,
                "sys_path": sys.path}
