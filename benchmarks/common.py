@@ -56,7 +56,7 @@ class _Cell:
                                       extra_pairs=self.extra_pairs)
         cellstore.record(f"{type(self).__module__}.{type(self).__name__}.track_speedup",
                          [strategy, str(workers)], result)
-        # Beyond what W workers can physically give, or measured with missing capacity: never a plain
+        # Flagged (beyond what W workers can physically give, capacity-limited, noisy): never a plain
         # number on the graph (the cell store keeps every pair and its flags).
         return result.plain_speedup
 

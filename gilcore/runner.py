@@ -222,11 +222,13 @@ class Result:
 
     @property
     def plain_speedup(self) -> float:
-        """The value a graph may show (asv's track_speedup): NaN where the rules forbid a plain number
-        (over the physical limit, or measured with missing capacity); the cell store keeps the rest."""
-        if self.speedup is None or self.over_limit or self.capacity_limited:
+        """The value a graph may show (asv's track_speedup): NaN wherever the rules flag the cell (over
+        the physical limit, capacity-limited, too few pairs free of load): never a plain number; the
+        cell store keeps every pair and the flags."""
+        if not self.pairs:
             return math.nan
-        return self.speedup
+        estimate = self.estimate()
+        return estimate.estimate if estimate.decided else math.nan  # type: ignore[return-value]
 
     def to_dict(self) -> Dict[str, Any]:
         data = asdict(self)

@@ -86,6 +86,7 @@ def test_always_loaded_marks_the_cell_noisy(monkeypatch, full_capacity):
     result = gilcore.measure("countdown", "threads", 2, 20_000, repeats=3, max_repeats=3)
     assert result.noisy and len(result.pairs) == 3 + runner.EXTRA_PAIRS
     assert result.to_dict()["noisy"] is True
+    assert math.isnan(result.plain_speedup)  # asv's graph gets no plain number for it
 
 
 def test_over_limit_is_flagged_and_never_measured_again():
@@ -93,6 +94,9 @@ def test_over_limit_is_flagged_and_never_measured_again():
                            limit=2.1)
     assert result.over_limit and result.speedup == pytest.approx(2.5)
     assert result.to_dict()["flags"][0] == "over limit" and result.remeasured == 0
+    assert math.isnan(result.plain_speedup)
+    quiet = runner.Result("w", "s", "python", 2, 1, 0, 0, [1.0], pairs=[runner.Pair(1.9, 1.0, True)] * 3, limit=2.1)
+    assert quiet.plain_speedup == pytest.approx(1.9)
 
 
 def test_a_pair_over_the_limit_is_kept_like_a_low_one(full_capacity, monkeypatch):
