@@ -12,11 +12,12 @@ from gilcore.memory import peak_rss_mib
 from gilcore.runner import (Cell, ChecksumError, NotApplicable, Result, kernel_seconds, UsageError, applicability, measure,
                             measure_cell, resolve_strategy, resolve_workload, run, worker_counts, workload_from_function)
 from gilcore.strategies import STRATEGIES, Strategy, WorkerError
+from gilcore.userworkload import UserFunctionError
 from gilcore.workloads import WORKLOADS, Workload, register
 from gilcore import ftpatterns  # registers the ft-* workloads
 
 __all__ = [
     "STRATEGIES", "WORKLOADS", "Cell", "ChecksumError", "NotApplicable", "GilStateError", "Result", "Strategy", "UsageError",
-    "WorkerError", "Workload", "applicability", "gil_enabled", "kernel_seconds", "peak_rss_mib", "measure", "measure_cell", "register",
+    "UserFunctionError", "WorkerError", "Workload", "applicability", "gil_enabled", "kernel_seconds", "peak_rss_mib", "measure", "measure_cell", "register",
     "resolve_strategy", "resolve_workload", "run", "worker_counts", "workload_from_function",
 ]

@@ -27,6 +27,7 @@ from gilcore.rules import MIN_RUNS
 from gilcore.runlog import Run, RunLog, read_runs
 from gilcore.runner import UsageError, check_positive_int
 from gilcore.strategies import STRATEGIES
+from gilcore.table import not_applicable_summary
 
 USAGE_EXIT = 2
 
@@ -120,7 +121,11 @@ def _print_plan(plan: Plan) -> None:
         print(f"{cell.workload.name:<22} {cell.strategy.name:<18} x{cell.workers:<3} {size}")
     for name, reason in plan.unavailable.items():
         print(f"unavailable: {name}: {reason}")
-    print(f"{len(plan.cells)} cells planned; {len(plan.not_applicable)} workload x strategy pairs do not apply")
+    for text in plan.requested_not_applicable:
+        print(f"not applicable: {text}")
+    others = len(plan.not_applicable) - len(plan.requested_not_applicable)
+    summary = f"; {not_applicable_summary(others, bool(plan.requested_not_applicable))}" if others else ""
+    print(f"{len(plan.cells)} cells planned{summary}")
 
 
 def main_table(argv: Sequence[str]) -> int:
@@ -144,8 +149,8 @@ def main_table(argv: Sequence[str]) -> int:
             run.unavailable[name] = reason
             log.write("unavailable", name=name, reason=reason)
         for text in plan.not_applicable:
-            run.not_applicable.append(text)
-            log.write("not_applicable", text=text)
+            run.add({"record": "not_applicable", "text": text, "requested": text in plan.requested_not_applicable})
+            log.write("not_applicable", text=text, requested=text in plan.requested_not_applicable)
         if not args.json:
             for line in table.header_lines(run):
                 print(line, flush=True)

@@ -520,4 +520,5 @@ def _run_one(interpreter: Interpreter, args: argparse.Namespace, tree: Path, dig
         message = (last or [f"exited with status {done.returncode}"])[-1]
         run.header["error"] = message.replace("gilcore: error: ", "", 1)
         run.header["usage_error"] = done.returncode == 2 and message.startswith("gilcore: error: ")
-        progress.note(f"{interpreter.name}: {run.header['error']}")
+        if not run.header["usage_error"]:  # a usage error is said once, at the end (see main_compare)
+            progress.note(f"{interpreter.name}: {run.header['error']}")

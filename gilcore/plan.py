@@ -61,6 +61,8 @@ class Plan:
     cells: List[PlannedCell]
     unavailable: Dict[str, str] = field(default_factory=dict)  # strategy or workload -> why not here
     not_applicable: List[str] = field(default_factory=list)  # "workload x strategy: why"
+    # Those of them whose strategy the user named: each is shown with its reason, never only counted.
+    requested_not_applicable: List[str] = field(default_factory=list)
 
     @property
     def keys(self) -> List[Tuple[str, str, int]]:
@@ -139,6 +141,7 @@ def make_plan(workloads: Optional[Sequence[str]] = None, strategies: Optional[Se
             unavailable[workload.name] = reason
     cells: List[PlannedCell] = []
     skipped: List[str] = []
+    requested: List[str] = []
     for workload in chosen_workloads:
         if workload.name in unavailable:
             continue
@@ -148,6 +151,8 @@ def make_plan(workloads: Optional[Sequence[str]] = None, strategies: Optional[Se
             reason = applicability(workload, strategy)
             if reason:
                 skipped.append(f"{workload.name} x {strategy.name}: {reason}")
+                if strategies and strategy.name in strategies:
+                    requested.append(skipped[-1])
                 continue
             cell_size = size if size is not None else (None if full else quick_size(workload, strategy))
             for count in counts:
@@ -156,7 +161,7 @@ def make_plan(workloads: Optional[Sequence[str]] = None, strategies: Optional[Se
                 cells.append(PlannedCell(workload, strategy, count, cell_size))
     if not cells:
         raise UsageError("no cell to run: " + _why_nothing(chosen_workloads, unavailable, skipped))
-    return Plan(cells, unavailable, skipped)
+    return Plan(cells, unavailable, skipped, requested)
 
 
 def _why_nothing(workloads: Sequence[Workload], unavailable: Dict[str, str], skipped: List[str]) -> str:

@@ -4,7 +4,8 @@ Every line is one record, ``{"record": KIND, ...}``:
 
     header          the interpreter, CPUs, GIL state, the A/A control, the planned cells
     unavailable     a strategy or workload this interpreter cannot run, and why
-    not_applicable  a workload x strategy pair that means nothing (no such kernel)
+    not_applicable  a workload x strategy pair that means nothing (no such kernel); ``requested``:
+                    its strategy was named by the user
     aa              one run's A/A control (each measuring round is a run: gilcore.rounds)
     cell_run        one cell measured in one run (``Result.to_dict()`` and its run): written at once
     cell            one cell over its runs (gilcore.rounds.aggregate): written when the rounds end
@@ -36,6 +37,7 @@ class Run:
     cells: List[Dict[str, Any]] = field(default_factory=list)
     unavailable: Dict[str, str] = field(default_factory=dict)
     not_applicable: List[str] = field(default_factory=list)
+    requested_not_applicable: List[str] = field(default_factory=list)  # of those, the ones the user asked for
     failures: List[str] = field(default_factory=list)
     footer: Optional[Dict[str, Any]] = None
     measurements: List[Dict[str, Any]] = field(default_factory=list)  # "aa" and "cell_run" records, as written
@@ -67,6 +69,8 @@ class Run:
             self.unavailable[str(body.get("name"))] = str(body.get("reason"))
         elif kind == "not_applicable":
             self.not_applicable.append(str(body.get("text")))
+            if body.get("requested"):
+                self.requested_not_applicable.append(self.not_applicable[-1])
         elif kind == "failure":
             self.failures.append(str(body.get("text")))
         elif kind == "footer":
@@ -88,6 +92,7 @@ class Run:
         data = {key: self.header.get(key) for key in
                 ("python", "executable", "cpus", "gil_enabled", "free_threaded", "aa_control")}
         data.update(cells=self.cells, unavailable=self.unavailable, not_applicable=self.not_applicable,
+                    requested_not_applicable=self.requested_not_applicable,
                     failures=self.failures, seconds=self.seconds, complete=self.complete,
                     planned=self.planned, interrupted=bool(self.footer and self.footer.get("interrupted")))
         return data

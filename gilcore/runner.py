@@ -10,8 +10,6 @@ environment promises.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import inspect
 import math
 import os
 import statistics
@@ -20,10 +18,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from gilcore import capacity, ratios, replication, rules
+from gilcore.errors import UsageError
 from gilcore.gil import check_gil_state, describe_interpreter
 from gilcore.strategies import STRATEGIES, Serial, Strategy
 from gilcore.strategies.base import DEFAULT_TIMEOUT
-from gilcore.workloads import WORKLOADS, Workload, contiguous_ranges, even_counts
+from gilcore.userworkload import load_workload, workload_from_function
+from gilcore.workloads import WORKLOADS, Workload
 
 MAX_WORKERS = 512
 
@@ -37,39 +37,12 @@ def worker_counts(cpus: Optional[int] = None) -> List[int]:
     return counts if counts[-1] == cpus else counts + [cpus]
 
 
-class UsageError(ValueError):
-    """Bad input from a user: one line, nothing started."""
-
-
 class ChecksumError(RuntimeError):
     """A strategy combined to a value other than the workload's expected one."""
 
 
 WorkloadSpec = Union[str, Workload]
 StrategySpec = Union[str, Strategy]
-
-
-def workload_from_function(function: Any, name: Optional[str] = None) -> Workload:
-    """A user's module-level function as a workload, its results summed.
-
-    ``f(start, stop)`` gets contiguous pieces of range(size); ``f(n)`` gets
-    near-equal counts that add up to size (work units, like countdown). The
-    serial one-chunk run is the reference value, so a function whose parts do
-    not sum to the whole fails its checksum instead of giving a wrong table.
-    """
-    try:
-        arity = len(inspect.signature(function).parameters)
-    except (TypeError, ValueError):
-        arity = 1
-    if arity not in (1, 2):
-        raise UsageError(f"{name or function!r} must take (n) or (start, stop), not {arity} arguments")
-    return Workload(
-        name=name or f"{function.__module__}:{function.__qualname__}",
-        description=((function.__doc__ or "").strip().splitlines() or ["user workload"])[0],
-        kernels={"python": function},
-        split=contiguous_ranges if arity == 2 else even_counts,
-        default_size=int(getattr(function, "default_size", 1_000_000)),
-    )
 
 
 def resolve_workload(spec: WorkloadSpec) -> Workload:
@@ -79,16 +52,7 @@ def resolve_workload(spec: WorkloadSpec) -> Workload:
     if spec in WORKLOADS:
         return WORKLOADS[spec]
     if isinstance(spec, str) and ":" in spec:
-        module_name, _, attribute = spec.partition(":")
-        try:
-            target = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as error:
-            raise UsageError(f"cannot load workload {spec!r}: {error}") from None
-        if isinstance(target, Workload):
-            return target
-        if callable(target):
-            return workload_from_function(target, spec)
-        raise UsageError(f"{spec!r} is neither a Workload nor a function")
+        return load_workload(spec)
     raise UsageError(f"unknown workload {spec!r}; choose from {', '.join(WORKLOADS)} or give module:function")
 
 

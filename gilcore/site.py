@@ -6,9 +6,9 @@ the cross-version report (``gilcore.report``, its claims included), the GIL
 timelines when ``report/timelines/`` exists, a page explaining each benchmark
 (results/benchmarks.json and the benchmarks' docstrings), links between all of
 them, and every third-party script and stylesheet served from DIR itself
-(``gilcore.vendor``: rebuilt from package registries, checked against the
-page's integrity hashes). The finished folder then replaces DIR, so a failed
-build leaves the previous site as it was.
+(``gilcore.vendor``: from a PyPI package pinned by version and hash, each tag's
+integrity attribute naming the file served). The finished folder then replaces
+DIR, so a failed build leaves the previous site as it was.
 """
 from __future__ import annotations
 

@@ -275,9 +275,12 @@ def _print_footer(console: Any, runs: Sequence[Run], prefixed: bool = False) -> 
             console.print(f"unavailable: {prefix}{name}: {reason}", markup=False)
         for failure in run.failures:
             console.print(f"FAILED: {prefix}{failure}", markup=False)
-        if run.not_applicable:
-            console.print(f"{prefix}{len(run.not_applicable)} workload x strategy pairs do not apply "
-                          "(--json lists them)", markup=False)
+        for text in run.requested_not_applicable:
+            console.print(f"not applicable: {prefix}{text}", markup=False)
+        others = len(run.not_applicable) - len(run.requested_not_applicable)
+        if others:
+            console.print(f"{prefix}{not_applicable_summary(others, bool(run.requested_not_applicable))}",
+                          markup=False)
         if run.header.get("error"):
             console.print(f"{prefix}no result: {run.header['error']}", markup=False)
             if not run.cells:
@@ -293,6 +296,12 @@ def _print_footer(console: Any, runs: Sequence[Run], prefixed: bool = False) -> 
             if control:
                 console.print(control, markup=False)
     console.print(DEFINITION, markup=False)
+
+
+def not_applicable_summary(count: int, others: bool = False) -> str:
+    """'3 other workload x strategy pairs do not apply (--json lists them)': the pairs nobody asked for."""
+    pairs = "pair does" if count == 1 else "pairs do"
+    return f"{count} {'other ' if others else ''}workload x strategy {pairs} not apply (--json lists them)"
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -1,29 +1,31 @@
-"""Serve a published page's third-party scripts and stylesheets from the site itself.
+"""Serve a published page's third-party scripts and stylesheet from the site itself.
 
-asv 0.6's pages load jQuery, flot, bootstrap, stupidtable and blueimp-md5 from
-public CDNs, each tag carrying a Subresource Integrity hash; offline they show
-"external dependencies failed to load" instead of graphs. ``localize(site)``
-finds those tags, rebuilds each file from a package registry, checks it
-against the hash the page declares, copies it under ``site/vendor/`` and
-points the tag at the copy (the integrity attribute stays, so the browser
-checks it again).
+asv 0.6's index loads jQuery, flot, bootstrap, stupidtable and blueimp-md5 from
+public CDNs; offline it shows "external dependencies failed to load" instead of
+graphs. ``localize(site)`` serves each of them from ``site/vendor/`` instead.
 
-Where the bytes come from (each checked against the page's hash, never trusted):
-npm packages of the version in the URL; cdnjs's flot is npm ``flot`` minified
-the way cdnjs did it (uglify-js 2.4, compress + mangle); cdnjs's stupidtable
-1.0.1 is the copy asv 0.5.1 shipped on PyPI, compiled by Closure Compiler
-20130227 (Debian's ``closure-compiler``). Verified files and unpacked packages
-are cached under ~/.cache/gilbench/vendor, so a second build is offline.
-GILBENCH_VENDOR_DIR may name a folder holding files to use instead (by file name).
+The files come from one PyPI package pinned by version and sha256: asv 0.5.1's
+source archive, whose pages loaded the same libraries from its own folder
+(jQuery 3.3.1, the very bytes the CDN serves; flot 0.8.3 as flot's release
+minified it; bootstrap 3.1.0 for the CDN's 3.1.1; stupidtable 1.0.1 unminified;
+older copies of blueimp-md5 and the orderBars plugin with the calls asv 0.6
+makes: ``md5(text)``, ``bars: {order: n}``). Each file's sha384 is pinned too,
+and the tag's integrity attribute is rewritten to the hash of the bytes served,
+so the browser still checks them. Only pip is needed: no node, Java or
+JavaScript compiler. bootstrap's stylesheet names glyphicon fonts the archive
+lacks; asv's pages show no glyphicon, so no browser asks for them.
+
+The archive is kept in ~/.cache/gilbench/vendor, so later builds are offline.
+GILBENCH_VENDOR_DIR may name a folder of files to serve instead, by the CDN
+file's name: each must match the page's integrity hash (the CDN's own file) or
+the pin.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -36,8 +38,7 @@ from gilcore.atomic import write_atomic
 
 OVERRIDE_ENV = "GILBENCH_VENDOR_DIR"
 CACHE_ENV = "GILBENCH_VENDOR_CACHE"
-TOOL_TIMEOUT = 600  # seconds for one npm/pip/minifier call: first fetches on a slow mirror
-UGLIFY = "uglify-js@2.4.12"  # what cdnjs minified flot 0.8.3 with (found by hash: 2.4.8-2.4.12 agree)
+PIP_TIMEOUT = 600  # seconds: a first fetch on a slow mirror
 ALGORITHMS = ("sha256", "sha384", "sha512")  # SRI, weakest to strongest
 
 
@@ -46,53 +47,71 @@ class VendorError(Exception):
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """Where one CDN file's exact bytes come from."""
+class Archive:
+    """A PyPI source archive, pinned."""
 
-    registry: str  # "npm" or "pypi"
-    package: str  # "flot@0.8.3" (npm) or "asv==0.5.1" (PyPI sdist)
-    path: str  # the file inside the unpacked package
-    minifier: str = ""  # "" (as is), UGLIFY or "closure-compiler"
+    name: str
+    version: str
+    sha256: str
 
-    def describe(self) -> str:
-        made = f", minified by {self.minifier}" if self.minifier else ""
-        return f"{self.registry} {self.package} {self.path}{made}"
+    @property
+    def requirement(self) -> str:
+        return f"{self.name}=={self.version}"
 
-
-def _flot(version: str, file: str) -> Recipe:
-    # cdnjs minified flot itself; npm's flot has only the sources
-    return Recipe("npm", f"flot@{version}", re.sub(r"\.min\.js$", ".js", file), UGLIFY)
+    @property
+    def filename(self) -> str:
+        return f"{self.name}-{self.version}.tar.gz"
 
 
-def _stupidtable(version: str, file: str) -> Optional[Recipe]:
-    # stupidtable 1.0.x is on no registry; asv 0.5.1's sdist vendored 1.0.1's source
-    if version == "1.0.1" and file == "stupidtable.min.js":
-        return Recipe("pypi", "asv==0.5.1", "asv/www/vendor/stupidtable.js", "closure-compiler")
-    return None
+ARCHIVE = Archive("asv", "0.5.1", "805fc3cc46c0bcf3e7baeaa16a12e4b92f1276c25490db4cb80fc541afa52bfc")
 
 
-CDNJS: Dict[str, Callable[[str, str], Optional[Recipe]]] = {
-    "flot": _flot,
-    "stupidtable": _stupidtable,
-    "blueimp-md5": lambda version, file: Recipe("npm", f"blueimp-md5@{version}", file),
+@dataclass(frozen=True)
+class Pin:
+    """The archive's file that serves one CDN URL, and the sha384 of its bytes."""
+
+    path: str  # inside the archive, below its top folder
+    sri: str
+
+
+_FLOT = "/ajax/libs/flot/0.8.3/"
+# keyed by the URL's path: the CDN hosts are asv's business, the bytes served are ours
+PINS: Dict[str, Pin] = {
+    "/jquery-3.3.1.min.js": Pin(
+        "asv/www/vendor/jquery-3.3.1.min.js",
+        "sha384-tsQFqpEReu7ZLhBV2VZlAu7zcOV+rXbYlF2cqB8txI/8aZajjp4Bqd+V6D5IgvKT"),
+    _FLOT + "jquery.flot.min.js": Pin(
+        "asv/www/vendor/jquery.flot-0.8.3.min.js",
+        "sha384-ueZrcVrJNfAMDmNi/qglVBPio8wqqyCUSvyvL1/PllBDukPvp9WbQ1/wL1FqNlOm"),
+    _FLOT + "jquery.flot.time.min.js": Pin(
+        "asv/www/vendor/jquery.flot-0.8.3.time.min.js",
+        "sha384-Fp4KkKDMam+oLjS+/RVKAcAux2ykW1NNsrjSn8MO9lSaILFxhT8qcaGYoPY3GlvQ"),
+    _FLOT + "jquery.flot.selection.min.js": Pin(
+        "asv/www/vendor/jquery.flot-0.8.3.selection.min.js",
+        "sha384-tzyAYAvn8ZNAk2gpeH1C4WjfnS04TGe1Wx+ODDn5cu4ZdQBBkXrq2XcaZvLHOO+a"),
+    _FLOT + "jquery.flot.categories.min.js": Pin(
+        "asv/www/vendor/jquery.flot-0.8.3.categories.min.js",
+        "sha384-amsJPQCTjZ9D6mI+KghbUuDQGJ39Vr1Ej6jiEZOKN8oUXj6rEFvylsbqAV7CgPB3"),
+    "/npm/flot-orderbars@1.0.0/js/jquery.flot.orderBars.js": Pin(
+        "asv/www/vendor/jquery.flot.orderBars.js",
+        "sha384-SQAVzI3D0TiZCIU+SvhRyLdRM5D3vNW8XVTS3tFGo/yyMMpVss5xbCYExrjSHXBp"),
+    "/ajax/libs/stupidtable/1.0.1/stupidtable.min.js": Pin(
+        "asv/www/vendor/stupidtable.js",
+        "sha384-gZ134sICotHNiCzZkxTHcyaE5d0SGsU2/lcONqX8PQwcLj2V97WZEqNdfI5SpDjK"),
+    "/ajax/libs/blueimp-md5/2.19.0/js/md5.min.js": Pin(
+        "asv/www/vendor/md5.js",
+        "sha384-v5ZUVhYh20MF3GUNquU83r+qzGmL7+IXjDnKGGnCBJlPir+Qx/J4HYA34mXSakFt"),
+    "/npm/bootstrap@3.1.1/dist/js/bootstrap.min.js": Pin(
+        "asv/www/vendor/bootstrap-3.1.0.min.js",
+        "sha384-7pPmvaV7JjM/wsobVyDu9o+X6ETgKe/Yp7VfxVr7OiOEnkvzsQB8LfBqMXnbTIht"),
+    "/npm/bootstrap@3.1.1/dist/css/bootstrap.min.css": Pin(
+        "asv/www/vendor/bootstrap-3.1.0.min.css",
+        "sha384-GYBZMlEOunzhR/VZ6XhlOir+4wC0SyDpSIotW0oxJizkK/V2czMG1GvOmuRiNUNP"),
 }
 
 
-def recipe_for(url: str) -> Optional[Recipe]:
-    """The registry source of a CDN URL, or None when none is known."""
-    parts = urlparse(url)
-    host, path = parts.netloc, parts.path
-    if host == "cdn.jsdelivr.net":
-        match = re.match(r"/npm/((?:@[^/]+/)?[^/@]+@[^/]+)/(.+)$", path)
-        return Recipe("npm", match.group(1), match.group(2)) if match else None
-    if host == "code.jquery.com":
-        match = re.match(r"/jquery-(\d+\.\d+\.\d+)(\.min)?\.js$", path)
-        return Recipe("npm", f"jquery@{match.group(1)}", f"dist/jquery{match.group(2) or ''}.js") if match else None
-    if host == "cdnjs.cloudflare.com":
-        match = re.match(r"/ajax/libs/([^/]+)/([^/]+)/(.+)$", path)
-        if match and match.group(1) in CDNJS:
-            return CDNJS[match.group(1)](match.group(2), match.group(3))
-    return None
+def pin_for(url: str) -> Optional[Pin]:
+    return PINS.get(urlparse(url).path)
 
 
 # --- Subresource Integrity -----------------------------------------------------------------
@@ -117,123 +136,70 @@ def _same_algorithm(data: bytes, integrity: str) -> str:
     return sri(data, algorithm)
 
 
-# --- registries and tools ------------------------------------------------------------------
+# --- the pinned archive ----------------------------------------------------------------------
 
 def default_cache() -> str:
     return os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "gilbench", "vendor")
 
 
-def _run(command: List[str], what: str, cwd: Optional[str] = None) -> str:
-    if shutil.which(command[0]) is None and not os.path.isabs(command[0]):
-        raise VendorError(f"{what} needs `{command[0]}`, which is not installed")
+def _sha256(path: str) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def _pip_download(archive: Archive, into: str) -> str:
+    """The archive fetched with this Python's pip into ``into``; its path."""
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+               "--dest", into, archive.requirement]
+    what = f"fetching {archive.requirement}'s source archive with pip"
     try:
-        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=TOOL_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        raise VendorError(f"{what}: `{' '.join(command[:3])}` gave no answer in {TOOL_TIMEOUT} s") from None
+        raise VendorError(f"{what}: no answer in {PIP_TIMEOUT} s") from None
     if done.returncode != 0:
         last = (done.stderr.strip() or done.stdout.strip() or f"exit {done.returncode}").splitlines()[-1]
-        raise VendorError(f"{what}: `{' '.join(command[:3])}` failed: {last}")
-    return done.stdout
+        raise VendorError(f"{what} failed: {last}")
+    path = os.path.join(into, archive.filename)
+    if not os.path.isfile(path):
+        raise VendorError(f"{what}: pip saved no {archive.filename}")
+    return path
 
 
-def _extract(archive: str, into: str) -> None:
-    """Unpack a package archive, dropping its one top folder ("package/" or "name-1.0/")."""
-    temp = tempfile.mkdtemp(prefix=".gilcore-unpack-", dir=os.path.dirname(into))
+def archive_path(cache: str, log: Callable[[str], None] = lambda line: None) -> str:
+    """The pinned archive in the cache, fetched once; its sha256 checked on every use."""
+    archive = ARCHIVE
+    path = os.path.join(cache, archive.filename)
+    if os.path.isfile(path) and _sha256(path) == archive.sha256:
+        return path
+    os.makedirs(cache, exist_ok=True)
+    log(f"vendor: fetching {archive.requirement} from PyPI (once; kept in {cache})")
+    with tempfile.TemporaryDirectory(prefix=".gilcore-pip-", dir=cache) as temp:
+        fetched = _pip_download(archive, temp)
+        found = _sha256(fetched)
+        if found != archive.sha256:
+            raise VendorError(f"{archive.filename} from pip has sha256 {found}, pinned {archive.sha256}: "
+                              "the package on the index is not the one pinned")
+        os.replace(fetched, path)
+    return path
+
+
+def read_pinned(pin: Pin, path: str) -> bytes:
+    """One file of the pinned archive at ``path``, refused unless its bytes have the pinned hash."""
+    archive = ARCHIVE
+    member = f"{archive.name}-{archive.version}/{pin.path}"
     try:
-        with tarfile.open(archive) as tar:
-            for member in tar.getmembers():
-                parts = member.name.split("/")[1:]
-                if not parts or not (member.isfile() or member.isdir()) or ".." in parts or member.name.startswith("/"):
-                    continue  # links and odd paths: a package's web assets need neither
-                target = os.path.join(temp, *parts)
-                if member.isdir():
-                    os.makedirs(target, exist_ok=True)
-                    continue
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                source = tar.extractfile(member)
-                if source is not None:
-                    with source, open(target, "wb") as out:
-                        shutil.copyfileobj(source, out)
-        os.replace(temp, into)
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
-
-
-def package_dir(recipe: Recipe, cache: str) -> str:
-    """The unpacked package (fetched once, then reused from the cache)."""
-    into = os.path.join(cache, "packages", recipe.registry, recipe.package.replace("/", "__"))
-    if os.path.isdir(into):
-        return into
-    downloads = os.path.join(cache, "downloads", recipe.registry)
-    os.makedirs(downloads, exist_ok=True)
-    what = f"fetching {recipe.registry} package {recipe.package}"
-    if recipe.registry == "npm":
-        listing = json.loads(_run(["npm", "pack", recipe.package, "--json", "--pack-destination", downloads],
-                                  what) or "[]")
-        archive = os.path.join(downloads, listing[0]["filename"].replace("/", "-").lstrip("@"))
-        if not os.path.exists(archive):  # npm names scoped tarballs scope-name-version.tgz
-            archive = os.path.join(downloads, os.path.basename(listing[0]["filename"]))
-    else:
-        name, _, version = recipe.package.partition("==")
-        _run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-              "--dest", downloads, recipe.package], what)
-        found = [f for f in os.listdir(downloads)
-                 if re.match(rf"{re.escape(name)}-{re.escape(version)}\.(tar\.gz|tgz)$", f, re.I)]
-        if not found:
-            raise VendorError(f"{what}: pip gave no source archive of {recipe.package}")
-        archive = os.path.join(downloads, found[0])
-    os.makedirs(os.path.dirname(into), exist_ok=True)
-    _extract(archive, into)
-    return into
-
-
-def _uglify(source: str, cache: str) -> bytes:
-    tool = os.path.join(cache, "tools", UGLIFY)
-    script = os.path.join(tool, "node_modules", "uglify-js", "bin", "uglifyjs")
-    if not os.path.exists(script):
-        _run(["npm", "install", "--prefix", tool, "--no-audit", "--no-fund", "--no-save", UGLIFY], f"installing {UGLIFY}")
-    with tempfile.TemporaryDirectory(prefix="gilcore-uglify-") as temp:
-        out = os.path.join(temp, "out.js")
-        # warnings=false: uglify 2.4 warns through sys.error, which today's Node no longer has
-        _run(["node", script, source, "-c", "warnings=false", "-m", "-o", out], f"minifying {source} with {UGLIFY}")
-        with open(out, "rb") as handle:
-            return handle.read()
-
-
-def _closure(source: str) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="gilcore-closure-") as temp:
-        out = os.path.join(temp, "out.js")
-        _run(["closure-compiler", "--js", source, "--js_output_file", out],
-             "compiling stupidtable (apt-get install closure-compiler)")
-        with open(out, "rb") as handle:
-            return handle.read()
-
-
-def build(recipe: Recipe, cache: str) -> Tuple[bytes, str]:
-    """The bytes a recipe gives, and the path of its source file on disk."""
-    root = package_dir(recipe, cache)
-    source = os.path.join(root, *recipe.path.split("/"))
-    if not os.path.isfile(source):
-        raise VendorError(f"{recipe.registry} {recipe.package} has no file {recipe.path}")
-    if recipe.minifier == UGLIFY:
-        return _uglify(source, cache), source
-    if recipe.minifier == "closure-compiler":
-        return _closure(source), source
-    with open(source, "rb") as handle:
-        return handle.read(), source
-
-
-def _find_by_hash(root: str, integrity: str) -> Optional[str]:
-    """A package file whose bytes match: the CDN's path and the package's layout may differ."""
-    for folder, _, names in os.walk(root):
-        for name in names:
-            path = os.path.join(folder, name)
-            if os.path.getsize(path) < 50_000_000:
-                with open(path, "rb") as handle:
-                    if matches(handle.read(), integrity):
-                        return path
-    return None
+        with tarfile.open(path) as tar:
+            handle = tar.extractfile(member)
+            data = handle.read() if handle is not None else None
+    except KeyError:
+        data = None
+    except (OSError, tarfile.TarError) as error:
+        raise VendorError(f"cannot read {path}: {error}") from None
+    if data is None:
+        raise VendorError(f"{archive.filename} has no file {pin.path}")
+    if sri(data) != pin.sri:
+        raise VendorError(f"{pin.path} in {archive.filename} has {sri(data)}, pinned {pin.sri}")
+    return data
 
 
 # --- one file --------------------------------------------------------------------------------
@@ -242,60 +208,37 @@ def _find_by_hash(root: str, integrity: str) -> Optional[str]:
 class Vendored:
     url: str
     local: str  # path under the site folder, "/"-separated
-    origin: str  # where the verified bytes came from
-    source: Optional[str]  # its file on disk, to resolve a stylesheet's own url(...) assets
+    origin: str  # where the checked bytes came from
+    integrity: str  # of the bytes served: what the page's tag now declares
 
 
-def _how_to_provide(url: str) -> str:
-    name = os.path.basename(urlparse(url).path)
-    return f"put {name} in a folder and set {OVERRIDE_ENV} to that folder"
+def _override(url: str, integrity: str, pin: Optional[Pin]) -> Optional[Tuple[bytes, str]]:
+    """A file from GILBENCH_VENDOR_DIR named like the URL's, if there is one; checked."""
+    folder = os.environ.get(OVERRIDE_ENV)
+    path = os.path.join(folder, os.path.basename(urlparse(url).path)) if folder else ""
+    if not path or not os.path.isfile(path):
+        return None
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if not matches(data, integrity) and (pin is None or sri(data) != pin.sri):
+        pinned = f" nor the pin {pin.sri}" if pin else ""
+        raise VendorError(f"{path} does not match {url}: page declares {integrity}{pinned}, "
+                          f"file has {_same_algorithm(data, integrity)}")
+    return data, path
 
 
 def fetch(url: str, integrity: str, cache: str, log: Callable[[str], None] = lambda line: None
-          ) -> Tuple[bytes, str, Optional[str]]:
-    """Verified bytes of one CDN file: from the override folder, the cache, or a registry."""
+          ) -> Tuple[bytes, str, str]:
+    """(checked bytes, where they came from, local path under the site) of one CDN file."""
     name = os.path.basename(urlparse(url).path)
-    override = os.environ.get(OVERRIDE_ENV)
-    if override:
-        path = os.path.join(override, name)
-        if os.path.isfile(path):
-            with open(path, "rb") as handle:
-                data = handle.read()
-            if not matches(data, integrity):
-                raise VendorError(f"{path} does not match {url}: page declares {integrity}, "
-                                  f"file has {_same_algorithm(data, integrity)}")
-            return data, f"{OVERRIDE_ENV} {path}", path
-    recipe = recipe_for(url)
-    cached = os.path.join(cache, "verified", hashlib.sha256(integrity.encode()).hexdigest()[:32], name)
-    if os.path.isfile(cached):
-        with open(cached, "rb") as handle:
-            data = handle.read()
-        if matches(data, integrity):
-            source = None
-            if recipe is not None and not recipe.minifier:  # a stylesheet's fonts live beside its source
-                source = os.path.join(package_dir(recipe, cache), *recipe.path.split("/"))
-            return data, "cache", source
-    if recipe is None:
-        raise VendorError(f"no registry source known for {url}: {_how_to_provide(url)}")
-    try:
-        data, source = build(recipe, cache)
-    except VendorError as error:
-        raise VendorError(f"cannot get {name} ({error}); or {_how_to_provide(url)}") from None
-    origin = recipe.describe()
-    if not matches(data, integrity) and not recipe.minifier:
-        found = _find_by_hash(package_dir(recipe, cache), integrity)
-        if found:
-            with open(found, "rb") as handle:
-                data = handle.read()
-            origin = f"{recipe.registry} {recipe.package} {os.path.relpath(found, package_dir(recipe, cache))}"
-            log(f"vendor: {name}: not at {recipe.path} in {recipe.package}; the file with its hash is {origin}")
-            source = found
-    if not matches(data, integrity):
-        raise VendorError(f"integrity mismatch for {name} ({url}): page declares {integrity}, "
-                          f"{origin} gives {_same_algorithm(data, integrity)}")
-    write_atomic(cached, data)
-    log(f"vendor: {name} <- {origin} (hash checked)")
-    return data, origin, source
+    pin = pin_for(url)
+    provided = _override(url, integrity, pin)
+    if provided:
+        return provided[0], f"{OVERRIDE_ENV} {provided[1]}", f"vendor/{name}"
+    if pin is None:
+        raise VendorError(f"no pinned source for {url}: put {name} in a folder and set {OVERRIDE_ENV} to that folder")
+    data = read_pinned(pin, archive_path(cache, log))
+    return data, f"{ARCHIVE.requirement} {pin.path}", f"vendor/{ARCHIVE.name}-{ARCHIVE.version}/{os.path.basename(pin.path)}"
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -330,33 +273,10 @@ def external_tags(html: str) -> Iterator[Tuple[re.Match, str, str, Optional[str]
             yield match, attribute, url, attributes.get("integrity", (None,))[0]
 
 
-def local_path(url: str) -> str:
-    """vendor/<the URL's path>: keeps a stylesheet's ../fonts/ references working."""
-    parts = [part for part in urlparse(url).path.split("/") if part not in ("", ".", "..")]
-    return "/".join(["vendor", *parts])
-
-
-CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+?)['"]?\s*\)""")
-
-
-def _copy_css_assets(css: bytes, source: Optional[str], local: str, site: str) -> None:
-    """Fonts and images a stylesheet names relatively, copied from beside its source file."""
-    if source is None:
-        return
-    for reference in sorted(set(CSS_URL.findall(css.decode("utf-8", "replace")))):
-        if re.match(r"[a-z]+:|/|#", reference, re.I):
-            continue  # data:, absolute or fragment-only: nothing to copy
-        relative = re.split(r"[?#]", reference)[0]
-        origin = os.path.normpath(os.path.join(os.path.dirname(source), relative))
-        target = os.path.normpath(os.path.join(site, os.path.dirname(local), relative))
-        if os.path.isfile(origin) and target.startswith(os.path.join(site, "vendor") + os.sep):
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            shutil.copyfile(origin, target)
-
-
 def localize(site: str, cache: Optional[str] = None, log: Callable[[str], None] = lambda line: None
              ) -> List[Vendored]:
-    """Rewrite every HTML page under ``site`` to load its third-party files from ``site/vendor``."""
+    """Rewrite every HTML page under ``site`` to load its third-party files from ``site/vendor``,
+    each tag's integrity attribute naming the hash of the file served."""
     cache = cache or default_cache()
     done: Dict[str, Vendored] = {}
     for folder, _, names in os.walk(site):
@@ -370,16 +290,15 @@ def localize(site: str, cache: Optional[str] = None, log: Callable[[str], None] 
                     raise VendorError(f"{os.path.relpath(page, site)} loads {url} without an integrity hash "
                                       "to check a local copy against")
                 if url not in done:
-                    data, origin, source = fetch(url, integrity, cache, log)
-                    local = local_path(url)
+                    data, origin, local = fetch(url, integrity, cache, log)
                     write_atomic(os.path.join(site, *local.split("/")), data)
-                    if local.endswith(".css"):
-                        _copy_css_assets(data, source, local, site)
-                    done[url] = Vendored(url, local, origin, source)
+                    done[url] = Vendored(url, local, origin, sri(data))
                 relative = os.path.relpath(os.path.join(site, done[url].local), folder).replace(os.sep, "/")
-                value, start, end = _attributes(match.group(0))[attribute]
-                pieces += [html[last:match.start() + start], relative]
-                last = match.start() + end
+                spans = _attributes(match.group(0))
+                for key, value in sorted([(attribute, relative), ("integrity", done[url].integrity)],
+                                         key=lambda item: spans[item[0]][1]):
+                    pieces += [html[last:match.start() + spans[key][1]], value]
+                    last = match.start() + spans[key][2]
             if pieces:
                 write_atomic(page, "".join(pieces) + html[last:])
     return list(done.values())

@@ -1,4 +1,4 @@
-"""A user's own workloads, as `python -m gilcore --workload byo_example:NAME` sees them."""
+"""A user's own workloads, as `python -m gilcore --workload byo_example:NAME` sees them, and mistakes in them."""
 import gilcore
 from gilcore.workloads import contiguous_ranges
 
@@ -18,6 +18,28 @@ def spin(n):
 def not_additive(n):
     """Its parts do not sum to the whole, so its checksum must fail."""
     return n * n
+
+
+def raises(start, stop):
+    """Fails on every call, the parent's check included."""
+    return (stop - start) / 0
+
+
+def returns_none(n):
+    """Forgets its return statement."""
+    sum(range(n))
+
+
+def raises_in_workers(start, stop):
+    """Right on the parent's one-chunk runs (start 0), wrong on any later piece: only workers see it."""
+    if start > 0:
+        raise ValueError(f"no piece may start at {start}")
+    return stop - start
+
+
+def none_in_workers(start, stop):
+    """A number on the parent's one-chunk runs, None on any later piece."""
+    return stop - start if start == 0 else None
 
 
 SQUARES = gilcore.Workload(

@@ -135,3 +135,56 @@ def test_interrupted_report_keeps_the_old_report(tmp_path, monkeypatch):
         report.main(["--results", str(results), "--out", str(out)])
     assert {name: (out / name).read_bytes() for name in os.listdir(out)} == before
     assert temp_files(out) == []
+
+
+@pytest.fixture
+def umask():
+    """Sets the process's umask for one test, and puts the old one back."""
+    previous = os.umask(0o022)
+    yield os.umask
+    os.umask(previous)
+
+
+def modes(folder):
+    """Every file and folder under ``folder``, with its permission bits."""
+    found = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            found[os.path.relpath(path, folder)] = os.stat(path).st_mode & 0o777
+    return found
+
+
+@pytest.mark.parametrize("mask, file_mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)],
+                         ids=["umask-022", "umask-077", "umask-002"])
+def test_written_files_follow_the_umask(tmp_path, umask, mask, file_mode):
+    umask(mask)
+    new = tmp_path / "new.html"
+    atomic.write_atomic(str(new), "<p>served by another user</p>")
+    replaced = tmp_path / "old.svg"
+    replaced.write_text("old")
+    replaced.chmod(0o600)  # written by an older gilcore: the new version gets the umask's mode
+    atomic.write_atomic(str(replaced), "<svg/>")
+    assert modes(tmp_path) == {"new.html": file_mode, "old.svg": file_mode}
+
+
+def test_report_and_its_svgs_are_readable_by_others_under_umask_022(tmp_path, umask):
+    umask(0o022)
+    results = write_results(tmp_path / "results")
+    out = tmp_path / "out"
+    assert report.main(["--results", str(results), "--out", str(out)]) == 0
+    written = modes(out)
+    assert {"gilcore-report.md", "gilcore-report.html"} <= set(written)
+    assert {mode for mode in written.values()} == {0o644}
+
+
+def test_a_timeline_svg_is_readable_by_others_under_umask_022(tmp_path, umask):
+    from gilcore.gilprobes.timeline import Timeline, WorkerTrace
+
+    umask(0o022)
+    worker = WorkerTrace(label="thread 1", pid=os.getpid(), thread=1, slices=[(0, 5_000_000)])
+    timeline = Timeline(python="3.x", strategy="threads", gil="on", start_ns=0, stop_ns=10_000_000,
+                        gap_ns=100_000, workers=[worker])
+    path = timeline.write_svg(tmp_path / "timelines" / "one.svg")
+    assert modes(tmp_path) == {"timelines": 0o755, "timelines/one.svg": 0o644}
+    assert path.read_text().startswith("<svg")

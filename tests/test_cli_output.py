@@ -149,6 +149,45 @@ def test_comparison_has_one_column_per_interpreter():
     assert "unavailable: cpython-3.13.5t: subinterpreters: needs 3.12" in text
 
 
+def test_a_named_strategy_that_cannot_apply_is_listed_with_its_reason():
+    chosen = plan.make_plan(["countdown", "primes"], ["threads", "cython-threads"], [2])
+    assert chosen.requested_not_applicable == ["countdown x cython-threads: workload 'countdown' has no cython kernel"]
+    defaults = plan.make_plan(["countdown"], None, [2])  # the defaults that do not apply stay counted only
+    assert defaults.not_applicable and defaults.requested_not_applicable == []
+
+
+def test_the_table_names_each_requested_pair_and_counts_the_others():
+    asked = "mymod:work x cython-threads: workload 'mymod:work' has no cython kernel"
+    others = ["mymod:work x asyncio: workload 'mymod:work' has no async kernel",
+              "mymod:work x cython-prange: workload 'mymod:work' has no prange kernel"]
+    lines = []
+    for records in ([asked], [asked] + others, others[:1]):
+        run = Run(header={"python": "cpython-3.11.7"}, footer={"seconds": 1})
+        for text in records:
+            run.add({"record": "not_applicable", "text": text, "requested": text == asked})
+        out = io.StringIO()
+        table.print_run(run, out)
+        lines.append([line for line in out.getvalue().splitlines() if "appl" in line])
+    assert lines == [[f"not applicable: {asked}"],
+                     [f"not applicable: {asked}", "2 other workload x strategy pairs do not apply (--json lists them)"],
+                     ["1 workload x strategy pair does not apply (--json lists them)"]]
+
+
+def test_a_named_strategy_that_cannot_run_a_users_function_says_why(tmp_path, no_leaks):
+    log = tmp_path / "run.jsonl"
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tests"))
+    done = gilcore_cli("--workload", "byo_example:sum_of_squares", "--strategy", "threads", "--strategy",
+                       "cython-threads", "--workers", "2", *TINY, "--output", str(log), env=env)
+    assert done.returncode == 0, done.stderr
+    reason = ("not applicable: byo_example:sum_of_squares x cython-threads: "
+              "workload 'byo_example:sum_of_squares' has no cython kernel")
+    assert reason in done.stdout.splitlines() and "do not apply" not in done.stdout
+    assert reason in gilcore_cli("show", str(log)).stdout.splitlines()  # kept in the run file too
+    listed = gilcore_cli("--workload", "byo_example:sum_of_squares", "--strategy", "threads", "--strategy",
+                         "cython-threads", "--workers", "2", "--list", env=env)
+    assert listed.stdout.splitlines()[-2:] == [reason, "1 cells planned"]
+
+
 # ------------------------------------------------------------------------- progress
 
 def test_estimator_uses_the_most_similar_cells():
