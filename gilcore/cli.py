@@ -191,8 +191,8 @@ def _measure_all(plan: Plan, args: argparse.Namespace, run: Run, log: RunLog, pr
         if kind == "begin":
             progress.begin(f"run {current['round']}: {record['label']}")
             return
+        run.add(record)  # before the file: a Ctrl-C between the two must not lose from the table what the file has
         log.write(kind, **{k: v for k, v in record.items() if k != "record"})
-        run.add(record)
         if kind == "aa":
             progress.note(f"run {current['round']}: {record['aa']['describe']}")
         elif kind == "unavailable":
