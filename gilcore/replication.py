@@ -77,6 +77,7 @@ class RunMeasurement:
     aa_in_bounds: Optional[bool] = None  # None: no A/A control known for this run
     commit: str = ""  # the code measured (asv: the commit installed; CLI: empty)
     env: str = ""  # the environment as recorded (asv's environment name; CLI: the interpreter)
+    aa: Optional[Mapping[str, Any]] = None  # the run's A/A control itself (ratio, spread), when known
 
     @property
     def clean_ratios(self) -> List[float]:
@@ -250,7 +251,7 @@ def measurement(record: Mapping[str, Any], aa: Optional[Mapping[str, Any]] = Non
                  if isinstance(r, (int, float)) and r > 0]
     return RunMeasurement(run_id, session, float(record.get("measured_at") or 0.0),
                           flagged_pairs(pairs or [], limit), limit, rules.aa_in_bounds(aa),
-                          str(record.get("commit") or ""), str(record.get("env") or ""))
+                          str(record.get("commit") or ""), str(record.get("env") or ""), aa or None)
 
 
 def group_records(records: Iterable[Mapping[str, Any]],

@@ -31,7 +31,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from gilcore import cellstore, ratios, replication, report_gil, rules
+from gilcore import aacontrol, cellstore, ratios, replication, report_gil, rules
 from gilcore.atomic import write_atomic
 from gilcore.runner import UsageError
 
@@ -157,6 +157,7 @@ def load(results_dir: str) -> LoadedResults:
     environments, commits, problems = set(), set(), []
     current = _current_versions(results_dir)
     superseded = 0
+    controls = []  # each asv file's A/A control, tied to the cells of its commit and environment
     paths = sorted(p for p in glob.glob(os.path.join(results_dir, "*", "*.json"))
                    if os.path.basename(p) != "machine.json")
     if not paths:
@@ -171,6 +172,7 @@ def load(results_dir: str) -> LoadedResults:
             problems.append(f"skipped {path}: not a readable asv result file ({error.__class__.__name__})")
             continue
         label = environment_label(data)
+        controls += [control for control in [aacontrol.from_asv_file(data, current)] if control]
         kept_any = False
         for name, row in results.items():
             try:
@@ -184,18 +186,19 @@ def load(results_dir: str) -> LoadedResults:
         if kept_any:
             environments.add(label)
             commits.add(data.get("commit_hash"))
-    cells = _load_cells(results_dir)
+    cells = _load_cells(results_dir, controls)
     for by_env in cells.values():
         environments.update(by_env)
     return LoadedResults(series, sorted(environments, key=_environment_order), len(commits), problems,
                          cells, superseded)
 
 
-def _load_cells(results_dir: str) -> Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]]:
+def _load_cells(results_dir: str, controls: Sequence[dict] = ()
+                ) -> Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]]:
     """Each (benchmark, params, environment) over its runs, every commit pooled: the runs' estimates
     and the rules that flag or leave out pairs and runs are gilcore.replication's and gilcore.rules'."""
     pooled: Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]] = defaultdict(dict)
-    grouped = replication.group_records(cellstore.load(results_dir), label_from_env_name)
+    grouped = replication.group_records([*controls, *cellstore.load(results_dir)], label_from_env_name)
     for (benchmark, params, env), runs in sorted(grouped.items()):
         cell = replication.estimate_cell(runs, runs[-1].limit)
         if cell.estimate is None:
@@ -277,28 +280,14 @@ def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str
 
 
 def noise_row(loaded: LoadedResults) -> List[str]:
-    """Each environment's A/A figure: '±4% (x1.01)', flagged when out of bounds."""
-    from gilcore.noise import MAX_AA_BIAS, MAX_AA_SPREAD
-
-    cells = []
-    for env in loaded.environments:
-        ratio = _latest(loaded, "bench_noise.NoiseControl.track_aa_ratio", env)
-        spread = _latest(loaded, "bench_noise.NoiseControl.track_aa_spread_percent", env)
-        if ratio is None or spread is None:
-            cells.append("—")
-            continue
-        bad = abs(ratio - 1) > MAX_AA_BIAS or spread / 100 > MAX_AA_SPREAD
-        cells.append(f"±{spread:.0f}% (x{ratio:.2f})" + (" OUT OF BOUNDS" if bad else ""))
-    return cells
-
-
-def _latest(loaded: LoadedResults, benchmark: str, env: str) -> Optional[float]:
-    values = loaded.series.get((benchmark, ()), {}).get(env)
-    return values[-1] if values else None
+    """Each environment's A/A controls: those of the runs its cells come from (gilcore.aacontrol)."""
+    return [aacontrol.describe(aacontrol.controls_of(
+        run for by_env in loaded.cells.values() if env in by_env and by_env[env].cell is not None
+        for run in by_env[env].cell.runs)) for env in loaded.environments]
 
 
 def _speedup_table(loaded: LoadedResults, workers: str) -> str:
-    rows = [["A/A noise (same work vs itself)"] + noise_row(loaded)]
+    rows = [["A/A noise of the runs behind these cells (same work vs itself)"] + noise_row(loaded)]
     rows += [[label] + [format_speedup(loaded.summary(bench, params, env)) for env in loaded.environments]
              for label, bench, params in speedup_rows(loaded, workers)]
     return _markdown_table(["workaround"] + loaded.environments, rows)

@@ -203,3 +203,29 @@ def test_every_published_number_is_recomputed_from_the_committed_results():
     done = subprocess.run([os.path.join(root, "scripts", "recompute")], capture_output=True, text=True,
                           env=dict(os.environ, PYTHON=sys.executable), timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+
+
+def test_the_aa_row_shows_the_runs_behind_the_cells_and_their_cells_decide_nothing_out_of_bounds(tmp_path):
+    machine = tmp_path / "results" / "box"
+    machine.mkdir(parents=True)
+    bench = "bench_cpu.Countdown.track_speedup"
+    controls = {"a" * 40: (1.0, 12.0), "b" * 40: (1.0, 28.0)}  # the newest, by hash order, is out of bounds
+    for commit, (ratio, spread) in controls.items():
+        write_result(machine, commit, "3.12", {}, {"bench_noise.NoiseControl.track_aa_ratio": ([ratio], []),
+                                                   "bench_noise.NoiseControl.track_aa_spread_percent": ([spread], [])})
+    # threads measured only in the out-of-bounds run; pool-fork in both
+    write_cells(tmp_path / "results", "b" * 40, "virtualenv-py3.12", bench, ("threads", "2"),
+                [(1.0, 1.05, True), (1.0, 1.04, True), (1.0, 1.06, True)])
+    for commit in controls:
+        write_cells(tmp_path / "results", commit, "virtualenv-py3.12", bench, ("pool-fork", "2"),
+                    [(1.9, 1.0, True), (1.9, 1.0, True), (1.9, 1.0, True)])
+    out = tmp_path / "out"
+    assert report.main(["--results", str(tmp_path / "results"), "--out", str(out)]) == 0
+    lines = (out / "gilcore-report.md").read_text().splitlines()
+    aa = next(line for line in lines if line.startswith("| A/A noise"))
+    assert "aaaaaaa ±12% (x1.00)" in aa and "bbbbbbb ±28% (x1.00) OUT OF BOUNDS" in aa
+    threads = next(line for line in lines if line.startswith("| \"When using threads"))
+    assert "x0.95 ? A/A" in threads and "undecided" in threads
+    pool = next(line for line in lines if line.startswith("| \"Since each process"))
+    assert "x1.90 ✓" in pool and "(decided on 1 of 1 Pythons, 3 pairs)" in pool
+    assert any(line.startswith("- aa-out-of-bounds (run, exclude): 2 ") for line in lines)
