@@ -37,6 +37,14 @@ PHYSICAL_LIMIT_ALLOWANCE = 1.05  # timer noise allowed above min(W, cores) (W on
 # --- how much evidence a cell needs ------------------------------------------------------------------
 MIN_CLEAN_PAIRS = 3  # fewer clean pairs in a cell: flagged (noisy or capacity-limited), never plain
 MIN_RUNS = 3  # fewer usable runs: the interval is not a between-run one; shown with its "runs x pairs"
+# --- the GIL probes (latencies, fractions, rates: one value per run, no pairs) ---------------------
+# Two regimes, not one figure: the runs' values split where one is this many times the next below it
+# (an I/O thread's p99 is either under a millisecond or one scheduler slice of a few ms).
+BIMODAL_GAP = 4.0
+# A ratio over another measured figure (p99 over the idle p99) is printed only when that denominator
+# was measured in this many runs at least and its largest is at most this factor above its smallest.
+MIN_DENOMINATOR_RUNS = 2
+MAX_DENOMINATOR_SPREAD = 1.5
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,16 @@ RULES: Dict[str, Rule] = {rule.name: rule for rule in (
     Rule("no-clean-pair", "run", "exclude", "a run whose every pair was excluded gives no estimate"),
     Rule("aa-out-of-bounds", "run", "exclude",
          f"the run's A/A control strayed from x1 by > {MAX_AA_BIAS:.0%} or one A/A pair by > {MAX_AA_SPREAD:.0%}"),
+    Rule("loaded-run", "run", "exclude",
+         "a GIL probe's run (one asv result file: a commit and an environment) whose A/A control saw load "
+         f"(steal > {MAX_STEAL:.0%} or other processes > {MAX_OTHER_LOAD} cores) or strayed out of bounds: "
+         "left out of the GIL section"),
+    Rule("bimodal", "cell", "flag",
+         f"a GIL probe's values over runs split by a gap of x{BIMODAL_GAP:g} or more: two regimes, shown as "
+         "every run's value, never as one figure or in a ratio"),
+    Rule("unstable-denominator", "cell", "exclude",
+         f"a ratio whose denominator (the idle p99) was measured in fewer than {MIN_DENOMINATOR_RUNS} runs or "
+         f"varies over them by more than x{MAX_DENOMINATOR_SPREAD:g}: not printed, the absolute values are"),
     Rule("older-benchmark-version", "result", "exclude",
          "an asv result measured by an older version of its benchmark (asv's code hash) is left out: "
          "it was measured another way"),
@@ -134,3 +152,29 @@ def aa_in_bounds(control: Optional[Mapping[str, Any]]) -> Optional[bool]:
     if not control or control.get("ratio") is None or control.get("spread") is None:
         return None
     return abs(float(control["ratio"]) - 1.0) <= MAX_AA_BIAS and float(control["spread"]) <= MAX_AA_SPREAD
+
+
+def loaded_run(control: Optional[Mapping[str, Any]]) -> bool:
+    """Rule 'loaded-run': a run whose A/A control (ratio, spread, steal, other_load: fractions and
+    cores) saw load or is out of bounds; a run without a control is not judged loaded. The control
+    lasts seconds (10 pairs of a 1.5 M countdown), long enough for /proc/stat to judge."""
+    if not control:
+        return False
+    return (under_load(control.get("steal"), control.get("other_load"), MIN_JUDGED_SECONDS)
+            or aa_in_bounds(control) is False)
+
+
+def bimodal(values: Iterable[Optional[float]]) -> bool:
+    """Rule 'bimodal', for latencies and rates (positive figures): some run's value is at least
+    BIMODAL_GAP times the next lower one. Fractions near 0 are not judged (0.01 and 0.05 are one regime)."""
+    ordered = sorted(value for value in values if value is not None)
+    if len(ordered) < 2 or ordered[0] <= 0:
+        return False
+    return any(high >= BIMODAL_GAP * low for low, high in zip(ordered, ordered[1:]))
+
+
+def stable_denominator(values: Iterable[Optional[float]]) -> bool:
+    """Whether a ratio over these runs' values may be printed (rule 'unstable-denominator')."""
+    ordered = sorted(value for value in values if value is not None)
+    return (len(ordered) >= MIN_DENOMINATOR_RUNS and ordered[0] > 0
+            and ordered[-1] <= MAX_DENOMINATOR_SPREAD * ordered[0])

@@ -10,11 +10,13 @@ def test_every_bound_is_pinned():
     assert (rules.MAX_STEAL, rules.MAX_OTHER_LOAD, rules.MIN_JUDGED_SECONDS) == (0.15, 0.30, 0.05)
     assert (rules.MIN_CAPACITY_SHARE, rules.MAX_AA_BIAS, rules.MAX_AA_SPREAD) == (0.8, 0.05, 0.15)
     assert (rules.PHYSICAL_LIMIT_ALLOWANCE, rules.MIN_CLEAN_PAIRS, rules.MIN_RUNS) == (1.05, 3, 3)
+    assert (rules.BIMODAL_GAP, rules.MIN_DENOMINATOR_RUNS, rules.MAX_DENOMINATOR_SPREAD) == (4.0, 2, 1.5)
 
 
 def test_the_rules_are_named_and_only_the_meters_exclude_pairs():
     assert list(rules.RULES) == ["under-load", "capacity-limited", "over-limit", "no-clean-pair",
-                                 "aa-out-of-bounds", "older-benchmark-version", "commits-pooled",
+                                 "aa-out-of-bounds", "loaded-run", "bimodal", "unstable-denominator",
+                                 "older-benchmark-version", "commits-pooled",
                                  "all-runs-excluded", "too-few-clean-pairs", "over-limit-cell", "few-runs"]
     # a pair is left out only on a meter's word, never for its ratio being high (or low)
     assert rules.EXCLUDING_PAIR_FLAGS == ("under-load", "capacity-limited")
@@ -117,3 +119,38 @@ def test_rule_counts_sum_over_cells_and_read_as_lines():
     total = replication.total_counts(cells)
     assert total["over-limit"] == 2 and total["under-load"] == 2 and total["no-clean-pair"] == 2
     assert any(line.startswith("under-load (pair, exclude): 2 -- ") for line in total.lines())
+
+
+@pytest.mark.parametrize("control, loaded", [
+    (None, False), ({}, False),  # no control: not judged
+    ({"ratio": 1.0, "spread": 0.05, "steal": 0.0, "other_load": 0.1}, False),
+    ({"ratio": 1.0, "spread": 0.05, "steal": 0.2, "other_load": 0.0}, True),  # the hypervisor stole
+    ({"ratio": 1.0, "spread": 0.05, "steal": 0.0, "other_load": 0.5}, True),  # other processes ran
+    ({"ratio": 1.0, "spread": 0.28, "steal": 0.0, "other_load": 0.0}, True),  # the A/A strayed
+    ({"ratio": 1.0, "spread": 0.12}, False),  # no meter figures: the A/A alone
+])
+def test_a_loaded_run_is_told_by_its_aa_control_never_by_its_name(control, loaded):
+    assert rules.loaded_run(control) is loaded
+
+
+@pytest.mark.parametrize("values, split", [
+    ([0.05, 0.23, 2.2, 3.6], True),  # under a millisecond or one scheduler slice: two regimes
+    ([0.12, 2.41], True),
+    ([0.05, 0.19], False),  # x3.8: one regime, spread out
+    ([2.2, 3.6], False),
+    ([0.2], False), ([], False),
+    ([0.0, 0.05], False),  # a fraction near 0 is not judged
+])
+def test_bimodal(values, split):
+    assert rules.bimodal(values) is split
+
+
+@pytest.mark.parametrize("values, stable", [
+    ([0.10, 0.14], True),
+    ([0.10, 0.16], False),  # x1.6
+    ([0.05, 0.48], False),  # the convoy's idle p99 of the issue: x9.6
+    ([0.10], False),  # one run says nothing about the next
+    ([0.0, 0.0], False),
+])
+def test_a_ratio_is_printed_only_over_a_stable_denominator(values, stable):
+    assert rules.stable_denominator(values) is stable
