@@ -31,7 +31,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from gilcore import aacontrol, cellstore, ratios, replication, report_gil, rules
+from gilcore import aacontrol, cellstore, proberuns, ratios, replication, report_gil, rules
 from gilcore.atomic import write_atomic
 from gilcore.runner import UsageError
 
@@ -95,6 +95,7 @@ class LoadedResults:
     # (benchmark, params) -> environment label -> the pooled pairs behind it
     cells: Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]] = field(default_factory=dict)
     superseded: int = 0  # asv values left out: measured by an older version of their benchmark
+    probe_runs: List[proberuns.ProbeRun] = field(default_factory=list)  # the GIL probes, file by file
 
     def summary(self, benchmark: str, params: Tuple[str, ...], env: str) -> Optional[CellSummary]:
         """The pairs behind a cell; falls back to asv's values (one per commit) where no pairs were kept."""
@@ -158,6 +159,7 @@ def load(results_dir: str) -> LoadedResults:
     current = _current_versions(results_dir)
     superseded = 0
     controls = []  # each asv file's A/A control, tied to the cells of its commit and environment
+    probe_runs = []
     paths = sorted(p for p in glob.glob(os.path.join(results_dir, "*", "*.json"))
                    if os.path.basename(p) != "machine.json")
     if not paths:
@@ -174,6 +176,7 @@ def load(results_dir: str) -> LoadedResults:
         label = environment_label(data)
         controls += [control for control in [aacontrol.from_asv_file(data, current)] if control]
         kept_any = False
+        one_run: Series = defaultdict(lambda: defaultdict(list))  # this file's GIL probes
         for name, row in results.items():
             try:
                 entry = dict(zip(columns, row))
@@ -181,8 +184,14 @@ def load(results_dir: str) -> LoadedResults:
                     superseded += 1
                     continue
                 kept_any = _add(series, label, name, entry) or kept_any
+                if proberuns.wanted(name):
+                    _add(one_run, label, name, entry)
             except (TypeError, ValueError, IndexError):
                 problems.append(f"skipped {name} in {path}: malformed entry")
+        if one_run:
+            probe_runs.append(proberuns.ProbeRun(str(data.get("commit_hash", "")), label,
+                                                 {key: by_env[label][0] for key, by_env in one_run.items()},
+                                                 float(data.get("date") or 0)))
         if kept_any:
             environments.add(label)
             commits.add(data.get("commit_hash"))
@@ -190,7 +199,7 @@ def load(results_dir: str) -> LoadedResults:
     for by_env in cells.values():
         environments.update(by_env)
     return LoadedResults(series, sorted(environments, key=_environment_order), len(commits), problems,
-                         cells, superseded)
+                         cells, superseded, probe_runs)
 
 
 def _load_cells(results_dir: str, controls: Sequence[dict] = ()
@@ -463,6 +472,7 @@ def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_na
     counts = replication.total_counts(s.cell for by_env in loaded.cells.values() for s in by_env.values()
                                       if s.cell is not None)
     counts["older-benchmark-version"] += loaded.superseded
+    counts.update(report_gil.rule_counts(loaded))
     if counts:
         parts += ["Rules applied (gilcore.rules), with how many values each touched:", ""]
         parts += [f"- {line}" for line in counts.lines()] + [""]
