@@ -340,6 +340,9 @@ def _ft_pattern_table(loaded: LoadedResults) -> str:
                 word = "scales" if summary.estimate >= SCALES_AT_2 else "no"
                 cells.append(f"{word} {format_speedup(summary)}")
         rows.append([f"{params[0]} ({kind})"] + cells)
+    if not rows:  # never an empty table: say why
+        return ("No result of bench_ftpatterns' current version is in results/ (results of its older versions "
+                "are left out, rule older-benchmark-version): measure it with `asv run --bench bench_ftpatterns`.")
     return _markdown_table(["pattern, 2 threads"] + loaded.environments, rows)
 
 

@@ -245,3 +245,15 @@ def test_the_aa_row_shows_the_runs_behind_the_cells_and_their_cells_decide_nothi
     pool = next(line for line in lines if line.startswith("| \"Since each process"))
     assert "x1.90 ✓" in pool and "(decided on 1 of 1 Pythons, 3 pairs)" in pool
     assert any(line.startswith("- aa-out-of-bounds (run, exclude): 2 ") for line in lines)
+
+
+def test_the_free_threading_patterns_table_is_never_published_empty(results_dir, tmp_path):
+    out = tmp_path / "out"
+    assert report.main(["--results", str(results_dir), "--out", str(out)]) == 0
+    lines = (out / "gilcore-report.md").read_text().splitlines()
+    after = lines[next(i for i, line in enumerate(lines) if line.startswith("## Free-threading patterns")) + 2]
+    assert after.startswith("No result of bench_ftpatterns' current version")
+    write_result(results_dir / "box", "c" * 40, "3.13t", {"PYTHON_GIL": "0"}, {
+        "bench_ftpatterns.FreeThreadingPatterns.track_strong_speedup": ([1.9], [["'local-arith'"], ["2"]])})
+    assert report.main(["--results", str(results_dir), "--out", str(out)]) == 0
+    assert "| local-arith (strong) |" in (out / "gilcore-report.md").read_text()
