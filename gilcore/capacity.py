@@ -14,12 +14,21 @@ A quota is handed out per period (cpu.cfs_period_us, 100 ms by default): a
 burst shorter than the quota's share of one period runs unthrottled whatever
 the quota. The parallel part therefore spins ``PARALLEL_SECONDS`` per
 process, past the half period two workers need to exhaust a one-core quota;
-the solo reference is shorter and scaled. One probe costs ~80 ms of wall time;
+the solo reference is shorter and scaled.
+
+The cores need not be equal: a VM's two vCPUs ran at different speeds for
+minutes here (a 3.13t countdown took 0.43-0.62 s on one and 0.75-0.9 s on
+the other, /proc/stat showing no steal), and parallel work always waits for
+the slower one. So the solo reference runs once pinned to each CPU and the
+fastest counts: cores got = N x fastest solo / parallel wall, 1.2 rather
+than 2 there, whichever CPU an unpinned solo would have landed on. One probe
+costs ~100 ms of wall time;
 it runs before and after each cell's pairs in one run (gilcore.runner; after only
 in a CLI round, whose two pairs take a fraction of a second), not per pair.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import List, Optional
@@ -27,6 +36,7 @@ from typing import List, Optional
 PARALLEL_SECONDS = 0.06  # spin time of each process in the parallel part (see the module docstring)
 SOLO_FRACTION = 0.25  # the solo reference spins this share of the parallel part's loop
 CALIBRATION_LOOPS = 200_000
+MAX_PINNED_CPUS = 8  # the solo reference runs on at most this many CPUs, one after another
 
 # Each probe process: read a loop count, spin it, answer with its monotonic start and end.
 # perf_counter is CLOCK_MONOTONIC on Linux, one clock for every process of the machine.
@@ -97,6 +107,30 @@ class CapacityProbe:
         per_loop = max(end - start, 1e-6) / CALIBRATION_LOOPS
         self._loops = max(1000, int(PARALLEL_SECONDS / per_loop))
 
+    def _solo_cpus(self) -> List[Optional[int]]:
+        """The CPUs the solo reference is pinned to in turn; [None] (unpinned) where pinning is impossible."""
+        try:
+            allowed = sorted(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            return [None]
+        return list(allowed[:MAX_PINNED_CPUS]) if len(allowed) > 1 else [None]
+
+    def _solo_seconds(self, loops: int, cpu: Optional[int]) -> float:
+        """One spinner alone, pinned to ``cpu`` (None: where the scheduler puts it), then unpinned."""
+        spinner = self._spinners[0]
+        if cpu is not None:
+            try:
+                allowed = os.sched_getaffinity(0)
+                os.sched_setaffinity(spinner.pid, {cpu})
+            except OSError:  # the CPU went away, or pinning is not allowed: unpinned
+                cpu = None
+        try:
+            (start, end), = self._spin([spinner], loops)
+        finally:
+            if cpu is not None:
+                os.sched_setaffinity(spinner.pid, allowed)
+        return end - start
+
     def measure(self) -> Optional[float]:
         """Cores this process tree got just now: processes x solo time / parallel wall time (capped at
         the number of processes); None with a single process (one core is never in question)."""
@@ -107,8 +141,7 @@ class CapacityProbe:
         if not self._loops:
             self._calibrate()
         solo_loops = max(1, int(self._loops * SOLO_FRACTION))
-        (start, end), = self._spin(self._spinners[:1], solo_loops)
-        solo = (end - start) / solo_loops * self._loops
+        solo = min(self._solo_seconds(solo_loops, cpu) for cpu in self._solo_cpus()) / solo_loops * self._loops
         answers = self._spin(self._spinners, self._loops)
         wall = max(end for _, end in answers) - min(start for start, _ in answers)
         return min(float(self.processes), self.processes * solo / wall) if wall > 0 else None

@@ -22,6 +22,36 @@ def test_the_probe_reads_cores_and_leaves_nothing_behind(no_leaks):
         assert probe.measure() is None  # one core is never in question
 
 
+def test_unequal_cpus_are_seen_whichever_cpu_an_unpinned_solo_would_land_on(monkeypatch):
+    # As in the 3.13t history: CPU 1 runs a loop at 0.85 of its time on CPU 0's 0.5; parallel work
+    # waits for CPU 1, and an unpinned solo happened to land on CPU 1 too (the worst case).
+    seconds_per_loop = {0: 0.5e-6, 1: 0.85e-6}
+    pinned = {}
+    monkeypatch.setattr(capacity.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(capacity.os, "sched_setaffinity",
+                        lambda pid, cpus: pinned.__setitem__(pid, next(iter(cpus)) if len(cpus) == 1 else None))
+
+    def spin(self, spinners, loops):
+        if len(spinners) > 1:  # together: the slower CPU sets the wall time
+            return [[0.0, loops * seconds_per_loop[1]]] * len(spinners)
+        cpu = pinned.get(spinners[0].pid)
+        return [[0.0, loops * seconds_per_loop[1 if cpu is None else cpu]]]
+
+    monkeypatch.setattr(capacity.CapacityProbe, "_spin", spin)
+    probe = capacity.CapacityProbe(2)
+    probe._spinners = [subprocess.Popen([sys.executable, "-c", "pass"]) for _ in range(2)]
+    try:
+        probe._loops = 60_000
+        got = probe.measure()
+    finally:
+        for spinner in probe._spinners:
+            spinner.wait()
+        probe._spinners = []
+    assert got == pytest.approx(2 * 0.5 / 0.85)  # 1.18 cores: flagged, where 2.0 passed before
+    assert rules.capacity_limited(got, 2)
+    assert pinned == {spinner_pid: None for spinner_pid in pinned}  # every pinning undone
+
+
 def test_which_cells_are_probed():
     assert capacity.needed_cores(2, 2, io_bound=False) == 2
     assert capacity.needed_cores(4, 2, io_bound=False) == 2
