@@ -4,8 +4,6 @@ Each pattern (gilcore.ftpatterns) touches one kind of shared object, or nothing
 shared (the control). Under the GIL none scales; with the GIL off the control
 should approach W x and the shared patterns show what contention costs.
 """
-import math
-
 import gilcore
 from gilcore import cellstore
 from gilcore.ftpatterns import PATTERNS
@@ -37,7 +35,7 @@ class FreeThreadingPatterns:
         result = gilcore.measure(name, "threads", workers, size, repeats=self.min_pairs, max_repeats=self.max_pairs)
         pattern = name[len("ft-"):].replace("-weak", "")
         cellstore.record(f"bench_ftpatterns.FreeThreadingPatterns.{track}", [pattern, str(workers)], result)
-        return math.nan if result.over_limit else result.speedup
+        return result.plain_speedup
 
     def track_strong_speedup(self, pattern, workers):
         return self._measure(f"ft-{pattern}", workers, "track_strong_speedup")

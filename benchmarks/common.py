@@ -6,12 +6,11 @@ cell that cannot run here raises NotImplementedError so asv shows it as n/a
 with the reason. ``time_run`` is warm work only (asv re-runs setup before each
 sample, and setup ends with a warm run). ``track_speedup`` measures the very
 cell setup opened against the serial run of the same kernel, in pairs, order
-rotated, under the noise meter (gilcore.runner.measure_cell); every pair and
-its load figures go to results/cells/ beside asv's result, so the report can
-show n, an interval and what was re-measured.
+rotated, under the noise and capacity meters (gilcore.runner.measure_cell);
+every pair, its meters' figures and the run (this process) go to
+results/cells/ beside asv's result: each asv round is one run of the cell
+(gilcore.replication).
 """
-import math
-
 import gilcore
 from gilcore import cellstore
 
@@ -57,7 +56,8 @@ class _Cell:
                                       extra_pairs=self.extra_pairs)
         cellstore.record(f"{type(self).__module__}.{type(self).__name__}.track_speedup",
                          [strategy, str(workers)], result)
-        # Beyond what W workers can physically give is noise: never a plain number on the graph.
-        return math.nan if result.over_limit else result.speedup
+        # Flagged (beyond what W workers can physically give, capacity-limited, noisy): never a plain
+        # number on the graph (the cell store keeps every pair and its flags).
+        return result.plain_speedup
 
     track_speedup.unit = "x"

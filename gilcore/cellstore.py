@@ -1,11 +1,17 @@
 """Every pair behind an asv speedup, kept beside asv's own result files.
 
 asv stores one number per benchmark and parameter set; the report also needs
-what that number stands on: the per-pair ratios, the pairs dropped under
-load, the physical limit. ``record`` appends one JSON line per measured cell
-to ``results/cells/<commit>-<environment>.jsonl`` (asv names both in the
-benchmark process's environment); outside asv it does nothing. asv itself
-reads only ``*.json`` under results/, so these files do not disturb it.
+what that number stands on: every pair with the meters' figures, the physical
+limit, and the run it was measured in. ``record`` appends one JSON line per
+measured cell to ``results/cells/<commit>-<environment>.jsonl`` (asv names both
+in the benchmark process's environment); outside asv it does nothing. asv
+itself reads only ``*.json`` under results/, so these files do not disturb it.
+
+Each line carries its ``run`` (gilcore.replication.this_run: id, pid, time,
+session): asv calls a benchmark once per round, each round a fresh process,
+so ``asv run -a rounds=3`` appends three runs of every cell. ``record_aa``
+stores the A/A control of a session (bench_noise.NoiseControl) the same way,
+so each cell can be tied to the A/A of the session it was measured in.
 """
 from __future__ import annotations
 
@@ -14,7 +20,10 @@ import os
 import time
 from typing import Any, Dict, Iterator, List, Sequence
 
+from gilcore.replication import this_run
+
 CELLS_DIR = "cells"
+AA_KIND = "aa"  # a line holding a session's A/A control rather than a cell
 # Bumped when what a cell line means changes; the report reads only lines of this version.
 FORMAT = 1
 
@@ -64,6 +73,16 @@ def record(benchmark: str, params: Sequence[str], result: Any) -> None:
         "env_vars": {k: v for k, v in os.environ.items() if k == "PYTHON_GIL"},
         "measured_at": time.time(), **(result if isinstance(result, dict) else result.to_dict()),
     }
+    line.setdefault("run", this_run())
+    _append(path, line)
+
+
+def record_aa(benchmark: str, control: Dict[str, Any]) -> None:
+    """Append a session's A/A control (an AAControl.to_dict()) to this asv run's cell file; no-op outside asv."""
+    record(benchmark, [], {"kind": AA_KIND, "aa": control})
+
+
+def _append(path: str, line: Dict[str, Any]) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     # One write of one line in append mode: whole lines even if a run is killed mid-way.
     with open(path, "a") as handle:

@@ -9,7 +9,7 @@ and its children). ``aa_control`` times the same serial work against itself,
 interleaved: its ratio should be 1, and how far it strays is this
 environment's noise figure.
 
-The bounds are fixed here, before any data, and pinned by tests.
+The bounds are fixed in gilcore.rules, before any data, and pinned by tests.
 """
 from __future__ import annotations
 
@@ -18,16 +18,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-# A pair measured while more than this fraction of CPU ticks was stolen is re-measured.
-MAX_STEAL = 0.15
-# ... or while processes outside the run used more than this many cores.
-MAX_OTHER_LOAD = 0.30
-# Pairs shorter than this cannot be judged: /proc/stat counts in 10 ms ticks.
-MIN_JUDGED_SECONDS = 0.05
-# The A/A control is out of bounds when its ratio strays from 1 by more than this...
-MAX_AA_BIAS = 0.05
-# ... or when one of its per-pair ratios does by more than this.
-MAX_AA_SPREAD = 0.15
+from gilcore import rules
+from gilcore.rules import MAX_AA_BIAS, MAX_AA_SPREAD, MAX_OTHER_LOAD, MAX_STEAL, MIN_JUDGED_SECONDS  # noqa: F401
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -77,9 +69,7 @@ class Load:
     @property
     def quiet(self) -> bool:
         """True unless the interval was long enough to judge and steal or other load was too high."""
-        if not self.judged:
-            return True
-        return self.steal <= MAX_STEAL and (self.other_load or 0.0) <= MAX_OTHER_LOAD  # type: ignore[operator]
+        return not rules.under_load(self.steal, self.other_load, self.seconds)
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -128,7 +118,7 @@ class AAControl:
 
     @property
     def in_bounds(self) -> bool:
-        return abs(self.ratio - 1.0) <= MAX_AA_BIAS and self.spread <= MAX_AA_SPREAD
+        return bool(rules.aa_in_bounds({"ratio": self.ratio, "spread": self.spread}))
 
     def to_dict(self) -> Dict[str, Any]:
         data = asdict(self)

@@ -1,14 +1,24 @@
-"""Per-pair ratios: their centre, a confidence interval, and when there are enough.
+"""Ratios on a log scale: the centre of one run's pairs, the mean over runs, a 95 % interval.
 
-A speedup is a ratio, so it is averaged on a log scale: the geometric mean of
-the per-pair ratios (serial time / parallel time of one interleaved pair), with
-a 95 % Student-t interval on the logs. Fixed rules, no tuning after the data.
+A speedup is a ratio, so everything is done on its logarithm, where x2 and
+x0.5 are equally far from x1. Within one run the centre of the per-pair ratios
+(serial time / parallel time of one interleaved pair) is the Hodges-Lehmann
+estimate of their logs: the median of all pairwise means. It treats both tails
+alike (a symmetric estimator: no value is dropped for being high or low), it
+ignores up to 29 % wild pairs, and with well-behaved pairs it is nearly as
+precise as the mean (95 % efficiency), where the plain median of 2-6 pairs
+wastes a third of them. Over runs the run estimates are averaged (they are
+robust already) and the interval is a Student-t one on their spread: the run,
+not the pair, is the unit of replication (gilcore.replication). Fixed rules,
+no tuning after the data.
 """
 from __future__ import annotations
 
 import math
 import statistics
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
+
+from gilcore import rules
 
 # Two-sided 95 % Student-t quantiles by degrees of freedom (1..30); beyond 30, ~1.96.
 _T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
@@ -18,7 +28,7 @@ _T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2
 # Adaptive repeats stop once the interval's half-width is within this fraction of the estimate.
 TARGET_HALF_WIDTH = 0.05
 # Fewer values than this make a cell "thin": shown, but marked.
-MIN_VALUES = 3
+MIN_VALUES = rules.MIN_CLEAN_PAIRS
 
 
 def t95(degrees_of_freedom: int) -> float:
@@ -33,14 +43,35 @@ def geometric_mean(ratios: Sequence[float]) -> float:
     return math.exp(statistics.fmean(math.log(r) for r in ratios))
 
 
-def interval(ratios: Sequence[float]) -> Optional[Tuple[float, float]]:
-    """95 % confidence interval of the geometric mean; None with fewer than 2 ratios."""
-    if len(ratios) < 2:
+def hodges_lehmann(values: Sequence[float]) -> float:
+    """The median of the Walsh averages (x_i + x_j) / 2, i <= j: a symmetric, robust centre."""
+    if not values:
+        raise ValueError("no values")
+    walsh = [(a + b) / 2 for i, a in enumerate(values) for b in values[i:]]
+    return statistics.median(walsh)
+
+
+def run_centre(ratios: Sequence[float]) -> float:
+    """One run's speedup from its pairs' ratios: exp(Hodges-Lehmann of the log ratios)."""
+    return math.exp(hodges_lehmann([math.log(r) for r in ratios]))
+
+
+def mean_interval(logs: Sequence[float]) -> Optional[Tuple[float, float]]:
+    """95 % Student-t interval of the mean of log values, as ratios; None with fewer than 2."""
+    if len(logs) < 2:
         return None
-    logs = [math.log(r) for r in ratios]
     half = t95(len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
     centre = statistics.fmean(logs)
     return math.exp(centre - half), math.exp(centre + half)
+
+
+def logs_of(ratios: Sequence[float]) -> List[float]:
+    return [math.log(r) for r in ratios]
+
+
+def interval(ratios: Sequence[float]) -> Optional[Tuple[float, float]]:
+    """95 % confidence interval of the geometric mean; None with fewer than 2 ratios."""
+    return mean_interval(logs_of(ratios))
 
 
 def relative_half_width(ratios: Sequence[float]) -> float:
@@ -56,6 +87,4 @@ def tight_enough(ratios: Sequence[float], minimum: int) -> bool:
     return len(ratios) >= minimum and relative_half_width(ratios) <= TARGET_HALF_WIDTH
 
 
-def physical_limit(workers: int, cpus: int, io_bound: bool) -> float:
-    """The most W workers can gain, with 5 % allowance for timer noise: W on I/O, min(W, cores) on CPU."""
-    return 1.05 * (workers if io_bound else min(workers, max(cpus, 1)))
+physical_limit = rules.physical_limit

@@ -10,13 +10,14 @@ environment promises.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from gilcore import ratios
+from gilcore import capacity, ratios, replication, rules
 from gilcore.errors import UsageError
 from gilcore.gil import check_gil_state, describe_interpreter
 from gilcore.strategies import STRATEGIES, Serial, Strategy
@@ -80,24 +81,31 @@ def applicability(workload: Workload, strategy: Strategy) -> Optional[str]:
 
 @dataclass
 class Pair:
-    """One interleaved serial/parallel pair and what the machine did meanwhile."""
+    """One interleaved serial/parallel pair and what the meters saw meanwhile (flags: gilcore.rules)."""
 
     serial: float
     parallel: float
     serial_first: bool
     steal: Optional[float] = None
     other_load: Optional[float] = None
-    kept: bool = True  # False: measured under load or beyond the physical limit, replaced by another pair
-    why_dropped: str = ""
+    seconds: Optional[float] = None  # the load meter's interval
+    capacity: Optional[float] = None  # cores the capacity probe found around this pair's run
+    capacity_needed: Optional[int] = None  # cores the cell needs: min(W, CPUs); None: not probed
+    flags: List[str] = field(default_factory=list)  # "under-load", "capacity-limited", "over-limit"
 
     @property
     def ratio(self) -> float:
         return self.serial / self.parallel
 
+    @property
+    def clean(self) -> bool:
+        return rules.is_clean(self.flags)
+
 
 @dataclass
 class Result:
-    """What one cell gave: times in seconds; speedup = geometric mean of the kept per-pair ratios."""
+    """What one cell gave in one run: times in seconds; speedup = this run's estimate from its clean
+    pairs (gilcore.replication: Hodges-Lehmann of the log ratios); every pair is kept, flagged."""
 
     workload: str
     strategy: str
@@ -112,9 +120,10 @@ class Result:
     teardown_seconds: float = 0.0
     gil_enabled: Optional[bool] = None
     python: str = ""
-    pairs: List[Pair] = field(default_factory=list)  # every pair measured, dropped ones included
+    pairs: List[Pair] = field(default_factory=list)  # every pair measured, flagged ones included
     limit: Optional[float] = None  # the physical limit of the speedup at this worker count
     worker_gil: List[Optional[bool]] = field(default_factory=list)  # as each worker saw it
+    run: Dict[str, Any] = field(default_factory=dict)  # the process it was measured in (gilcore.replication)
 
     @property
     def seconds(self) -> float:
@@ -126,21 +135,29 @@ class Result:
 
     @property
     def kept_ratios(self) -> List[float]:
-        return [pair.ratio for pair in self.pairs if pair.kept]
+        """The clean pairs' ratios (no meter flag): what the estimate stands on."""
+        return [pair.ratio for pair in self.pairs if pair.clean]
 
     @property
     def ratios(self) -> List[float]:
-        """The ratios the speedup stands on: the kept pairs, or every pair when none was kept."""
+        """The ratios the speedup stands on: the clean pairs, or every pair when none is clean."""
         return self.kept_ratios or [pair.ratio for pair in self.pairs]
+
+    def estimate(self) -> "replication.CellEstimate":
+        """This run alone as a cell estimate: the same rules and flags as a cell over many runs."""
+        run = replication.RunMeasurement(self.run.get("id", ""), self.run.get("session", ""), 0.0,
+                                         replication.flagged_pairs([asdict(p) for p in self.pairs], self.limit),
+                                         self.limit)
+        return replication.estimate_cell([run], self.limit)
 
     @property
     def speedup(self) -> Optional[float]:
-        return ratios.geometric_mean(self.ratios) if self.pairs else None
+        return self.estimate().estimate if self.pairs else None
 
     @property
     def speedup_interval(self) -> Optional[Tuple[float, float]]:
-        """95 % confidence interval of the speedup; None with fewer than 2 pairs."""
-        return ratios.interval(self.ratios) if self.pairs else None
+        """95 % confidence interval of this run's speedup (its pairs); None with fewer than 2 pairs."""
+        return self.estimate().interval if self.pairs else None
 
     @property
     def speedup_range(self) -> Optional[Tuple[float, float]]:
@@ -149,24 +166,42 @@ class Result:
 
     @property
     def remeasured(self) -> int:
-        """Pairs dropped (under load, or beyond the physical limit) and measured again."""
-        return sum(not pair.kept for pair in self.pairs)
+        """Pairs measured under load, each replaced by another pair."""
+        return sum("under-load" in pair.flags for pair in self.pairs)
 
     @property
     def noisy(self) -> bool:
-        """Too few quiet pairs could be had: the speedup stands on pairs measured under load."""
+        """Too few clean pairs could be had: the speedup stands on pairs a meter flagged."""
         return bool(self.pairs) and len(self.kept_ratios) < min(ratios.MIN_VALUES, len(self.pairs))
+
+    @property
+    def capacity_limited(self) -> bool:
+        """The capacity probe found fewer cores than the cell needs: never a plain number."""
+        return "capacity-limited" in self.estimate().flags if self.pairs else False
 
     @property
     def over_limit(self) -> bool:
         """Above what W workers can physically give: noise, never a plain number."""
         return self.speedup is not None and self.limit is not None and self.speedup > self.limit
 
+    @property
+    def plain_speedup(self) -> float:
+        """The value a graph may show (asv's track_speedup): NaN wherever the rules flag the cell (over
+        the physical limit, capacity-limited, too few pairs free of load): never a plain number; the
+        cell store keeps every pair and the flags."""
+        if not self.pairs:
+            return math.nan
+        estimate = self.estimate()
+        return estimate.estimate if estimate.decided else math.nan  # type: ignore[return-value]
+
     def to_dict(self) -> Dict[str, Any]:
         data = asdict(self)
+        estimate = self.estimate() if self.pairs else None
         data.update(seconds=self.seconds, serial_median=self.serial_median, speedup=self.speedup,
                     speedup_range=self.speedup_range, speedup_interval=self.speedup_interval,
-                    n=len(self.ratios), remeasured=self.remeasured, noisy=self.noisy, over_limit=self.over_limit)
+                    n=len(self.ratios), remeasured=self.remeasured, noisy=self.noisy, over_limit=self.over_limit,
+                    capacity_limited=self.capacity_limited, flags=estimate.flags if estimate else [],
+                    evidence=estimate.evidence if estimate else "")
         for key in ("value", "expected"):
             if not isinstance(data[key], (int, float, str, type(None))):
                 data[key] = repr(data[key])
@@ -281,24 +316,31 @@ EXTRA_PAIRS = 6  # pairs that may replace ones measured under load, beyond MAX_P
 
 def measure(workload: WorkloadSpec, strategy: StrategySpec = "serial", workers: int = 1,
             size: Optional[int] = None, *, repeats: int = MIN_PAIRS, max_repeats: Optional[int] = None,
-            baseline: bool = True, timeout: float = DEFAULT_TIMEOUT) -> Result:
+            baseline: bool = True, timeout: float = DEFAULT_TIMEOUT, extra_pairs: int = EXTRA_PAIRS,
+            probe_before: bool = True) -> Result:
     """Open one cell and measure it: see ``measure_cell``."""
     cell = Cell(workload, strategy, workers, size, timeout=timeout)
     with cell:
-        return measure_cell(cell, repeats=repeats, max_repeats=max_repeats, baseline=baseline)
+        return measure_cell(cell, repeats=repeats, max_repeats=max_repeats, baseline=baseline,
+                            extra_pairs=extra_pairs, probe_before=probe_before)
 
 
 def measure_cell(cell: "Cell", *, repeats: int = MIN_PAIRS, max_repeats: Optional[int] = None,
-                 baseline: bool = True, extra_pairs: int = EXTRA_PAIRS) -> Result:
-    """Time an open cell against the serial run of the same kernel, pair by pair.
+                 baseline: bool = True, extra_pairs: int = EXTRA_PAIRS, probe_before: bool = True) -> Result:
+    """Time an open cell against the serial run of the same kernel, pair by pair: one run's measurement.
 
     Each pair is one serial and one parallel run, their order rotated (ABBA:
-    S P, P S, S P ...) so that a drift favours neither. The noise meter watches
-    every pair: one measured under CPU steal or another process's load, or
-    whose ratio is beyond what W workers can physically give, is dropped and
-    measured again (at most ``extra_pairs`` times). Pairs continue past
-    ``repeats`` until the 95 % interval of the ratios is within +-5 % or
-    ``max_repeats`` pairs are kept. Without a baseline, ``repeats`` plain runs.
+    S P, P S, S P ...) so that a drift favours neither. The load meter watches
+    every pair; one measured under CPU steal or another process's load is
+    flagged and measured again (at most ``extra_pairs`` times): that depends
+    on the meter, not on the ratio. A ratio beyond what W workers can give is
+    flagged, never dropped (gilcore.rules). The capacity probe measures the
+    cores the process tree gets before and after the pairs; pairs of a run
+    that got too few are flagged capacity-limited (``probe_before=False``: after them only, where the
+    pairs take well under a second, as in one CLI round). Pairs continue past
+    ``repeats`` until the 95 % interval of the clean ratios is within +-5 %
+    or ``max_repeats`` clean pairs are had. Without a baseline, ``repeats``
+    plain runs.
     """
     from gilcore.noise import LoadMeter
 
@@ -306,7 +348,10 @@ def measure_cell(cell: "Cell", *, repeats: int = MIN_PAIRS, max_repeats: Optiona
     cap = max(repeats, MAX_PAIRS if max_repeats is None else check_positive_int(max_repeats, "max_repeats"))
     if not baseline:
         cap = repeats
-    limit = ratios.physical_limit(cell.workers, os.cpu_count() or 1, cell.workload.kind == "io")
+    cpus = os.cpu_count() or 1
+    io_bound = cell.workload.kind == "io"
+    limit = ratios.physical_limit(cell.workers, cpus, io_bound)
+    needed = capacity.needed_cores(cell.workers, cpus, io_bound) if baseline else None
     pairs: List[Pair] = []
     parallel_times: List[float] = []
     with contextlib.ExitStack() as stack:
@@ -316,6 +361,8 @@ def measure_cell(cell: "Cell", *, repeats: int = MIN_PAIRS, max_repeats: Optiona
         for warm in (serial, cell):
             if warm is not None and not warm.warm:
                 warm.run_once()
+        probe = stack.enter_context(capacity.CapacityProbe(needed)) if needed else None
+        found = [probe.measure()] if probe and probe_before else []
         attempts = 0
         while True:
             if serial is None:
@@ -330,23 +377,27 @@ def measure_cell(cell: "Cell", *, repeats: int = MIN_PAIRS, max_repeats: Optiona
                     s, p = serial.run_once(), cell.run_once()
                 else:
                     p, s = cell.run_once(), serial.run_once()
-            pair = Pair(s, p, serial_first, meter.load.steal, meter.load.other_load)
-            if not meter.load.quiet:
-                pair.kept, pair.why_dropped = False, "under load"
-            elif pair.ratio > limit:
-                pair.kept, pair.why_dropped = False, "beyond the physical limit"
+            pair = Pair(s, p, serial_first, meter.load.steal, meter.load.other_load, meter.load.seconds)
+            pair.flags = rules.pair_flags(asdict(pair), limit)
             pairs.append(pair)
-            kept = [x.ratio for x in pairs if x.kept]
-            if len(kept) >= cap or ratios.tight_enough(kept, repeats) or attempts >= cap + extra_pairs:
+            clean = [x.ratio for x in pairs if x.clean]
+            if len(clean) >= cap or ratios.tight_enough(clean, repeats) or attempts >= cap + extra_pairs:
                 break
+        if probe:
+            found.append(probe.measure())
+            got = min((value for value in found if value is not None), default=None)
+            for pair in pairs:
+                pair.capacity, pair.capacity_needed = got, needed
+                pair.flags = rules.pair_flags(asdict(pair), limit)
         gil = check_gil_state()
-    chosen = [x for x in pairs if x.kept] or pairs
+    chosen = [x for x in pairs if x.clean] or pairs
     return Result(workload=cell.workload.name, strategy=cell.strategy.name, kernel=cell.strategy.kernel,
                   workers=cell.workers, size=cell.size, value=cell.value, expected=cell.expected,
                   parallel_seconds=parallel_times or [x.parallel for x in chosen],
                   serial_seconds=[x.serial for x in chosen], startup_seconds=cell.startup_seconds,
                   teardown_seconds=cell.teardown_seconds, gil_enabled=gil, python=describe_interpreter(),
-                  pairs=pairs, limit=limit if baseline else None, worker_gil=cell.worker_gil)
+                  pairs=pairs, limit=limit if baseline else None, worker_gil=cell.worker_gil,
+                  run=replication.this_run())
 
 
 def kernel_seconds(workload: WorkloadSpec, size: Optional[int] = None, *, repeats: int = 3) -> Dict[str, float]:

@@ -111,3 +111,13 @@ def hang_workload(release: str) -> Workload:
 BUSY_WORKERS = Workload(name="busy-workers", description="instant serially, long in a worker process",
                         kernels={"python": sleep_in_worker_processes}, split=even_counts, default_size=2,
                         checksum=lambda size: size)
+
+
+def _numpy_went_missing() -> None:
+    raise ModuleNotFoundError("No module named 'numpy'", name="numpy")
+
+
+# A package that goes missing only when the cell runs (a kernel's lazy import): unavailable, not a failure.
+IMPORT_FAILS_WHEN_RUN = Workload(name="import-fails-when-run", description="its preparation imports a missing package",
+                                 kernels={"python": functools.partial(time.sleep, 0)}, split=even_counts,
+                                 default_size=2, checksum=lambda size: size, prepare=_numpy_went_missing)

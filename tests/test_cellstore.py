@@ -56,3 +56,26 @@ def test_a_cut_line_and_other_formats_are_skipped(tmp_path):
     (folder / "c-env.jsonl").write_text(json.dumps(good) + "\n" + json.dumps({"format": 0, "benchmark": "y"})
                                         + "\n" + '{"format": 1, "bench')
     assert [line["benchmark"] for line in cellstore.load(str(tmp_path))] == ["bench_x.X.track_speedup"]
+
+
+def test_asv_rounds_are_runs_of_one_session_each_tied_to_its_aa(asv_env, tmp_path):
+    """asv starts every benchmark process (each round, and NoiseControl's setup_cache) from one process:
+    each is a run of its own, all of one session, whose A/A every cell of the session is tied to."""
+    import os
+    import subprocess
+    import sys
+
+    from gilcore import replication
+
+    aa = ("from gilcore import cellstore\n"
+          "cellstore.record_aa('bench_noise.NoiseControl', {'ratio': 1.01, 'spread': 0.04})")
+    cell = ("from gilcore import cellstore\n"
+            "cellstore.record('bench_cpu.Countdown.track_speedup', ['pool-fork', '2'],"
+            " {'limit': 2.1, 'pairs': [{'serial': 1.9, 'parallel': 1.0}, {'serial': 2.0, 'parallel': 1.0}]})")
+    for code in (aa, cell, cell, cell):  # setup_cache, then three rounds
+        subprocess.run([sys.executable, "-c", code], env=dict(os.environ), check=True)
+    records = list(cellstore.load(str(tmp_path / "results")))
+    assert len({r["run"]["id"] for r in records}) == 4 and len({r["run"]["session"] for r in records}) == 1
+    (runs,) = replication.group_records(records).values()
+    assert len(runs) == 3 and all(run.aa_in_bounds is True for run in runs)
+    assert replication.estimate_cell(runs, 2.1).evidence == "3x2"

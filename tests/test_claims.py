@@ -38,7 +38,7 @@ def test_thin_or_noisy_cells_decide_nothing():
     ([REFUTED], "refuted"),
     ([CONFIRMED, REFUTED, INCONCLUSIVE], "depends on the Python"),
     ([INCONCLUSIVE, NO_DECISION], "inconclusive"),
-    ([NO_DECISION], "undecided: too thin, noisy or over the limit"),
+    ([NO_DECISION], "undecided: too thin, noisy, over the limit or A/A out of bounds"),
     ([], "not measured here"),
 ])
 def test_overall(marks, verdict):

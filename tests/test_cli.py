@@ -71,11 +71,12 @@ UNAVAILABLE = {name: s.unavailable_reason() for name, s in gilcore.STRATEGIES.it
 def test_bad_input_starts_nothing(args, message, monkeypatch, capsys, no_leaks):
     """In-process, with the runner replaced: a usage error must come before anything is started."""
     import gilcore.cli
+    import gilcore.cli.rounds
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("a cell was started despite bad input")
 
-    monkeypatch.setattr(gilcore.cli, "measure", must_not_run)
+    monkeypatch.setattr(gilcore.cli.rounds, "run_child_round", must_not_run)
     assert gilcore.cli.main(args) == 2
     out, err = capsys.readouterr()
     assert out == ""
@@ -121,7 +122,7 @@ def test_default_json_contains_every_planned_cell(no_leaks):
 @pytest.mark.slow  # every strategy, dask's and loky's start-ups included: about a minute and a half
 def test_full_json_contains_every_cell(no_leaks):
     done = gilcore_cli("--full", "--json", "--size", "6", "--repeats", "1", "--max-repeats", "1", "--workers", "1,2",
-                       timeout=900)  # a busy shared machine: minutes
+                       "--runs", "1", "--max-runs", "1", timeout=900)  # one run: a busy shared machine, minutes
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     cells = {(c["workload"], c["strategy"], c["workers"]) for c in report["cells"]}

@@ -79,17 +79,12 @@ def test_missing_numpy_is_reported_with_its_install_command(monkeypatch, capsys)
     assert "numpy-matmul is unavailable: needs numpy" in err and "pip install 'gilcore[numpy]'" in err
 
 
-def test_import_error_while_running_is_unavailable_not_a_traceback(monkeypatch, capsys, tmp_path):
-    import gilcore.cli
-
-    def no_module(workload, *args, **kwargs):
-        raise ModuleNotFoundError("No module named 'numpy'", name="numpy")
-
-    monkeypatch.setattr(gilcore.cli, "measure", no_module)
+def test_import_error_while_running_is_unavailable_not_a_traceback(capsys, tmp_path):
     log = tmp_path / "run.jsonl"
-    assert main(["--workload", "countdown", "--strategy", "threads", "--workers", "1,2", "--output", str(log)]) == 0
+    assert main(["--workload", "tests.faults:IMPORT_FAILS_WHEN_RUN", "--strategy", "threads", "--workers", "1,2",
+                 "--output", str(log)]) == 0
     out, _ = capsys.readouterr()
-    assert "unavailable: countdown: needs numpy, which is not installed: pip install" in out
+    assert "unavailable: tests.faults:IMPORT_FAILS_WHEN_RUN: needs numpy, which is not installed: pip install" in out
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["record"] for r in records].count("unavailable") >= 1
 
@@ -259,7 +254,12 @@ def test_output_keeps_every_cell_and_show_prints_the_table(tmp_path, no_leaks):
     records = [json.loads(line) for line in log.read_text().splitlines()]
     kinds = [r["record"] for r in records]
     assert kinds[0] == "header" and kinds[-1] == "footer" and kinds.count("cell") == 4
-    assert records[0]["aa_control"]["describe"].startswith("A/A control")
+    # each cell in 3 runs (fresh processes), each run with its own A/A control
+    assert kinds.count("aa") >= 3 and kinds.count("cell_run") >= 12
+    assert all(r["aa"]["describe"].startswith("A/A control") for r in records if r["record"] == "aa")
+    runs = {r["run"]["id"] for r in records if r["record"] == "cell_run"}
+    assert len(runs) >= 3 and runs == {r["run"]["id"] for r in records if r["record"] == "aa"}
+    assert all(len(r["run_measurements"]) >= 3 for r in records if r["record"] == "cell")
     assert records[0]["plan"] == [["countdown", s, w] for s in ("threads", "pool-fork") for w in (1, 2)]
     shown = gilcore_cli("show", str(log))
     assert shown.returncode == 0, shown.stderr
@@ -276,7 +276,7 @@ def test_interrupted_run_keeps_what_it_measured(tmp_path, no_leaks):
                                 "--size", "40", "--output", str(log)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and '"record": "cell"' not in (log.read_text() if log.exists() else ""):
+    while time.monotonic() < deadline and '"record": "cell_run"' not in (log.read_text() if log.exists() else ""):
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)

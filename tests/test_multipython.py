@@ -80,7 +80,8 @@ def test_child_arguments_forward_the_cells_and_never_the_python_list(tmp_path):
     check_run_options(args)
     argv = multipython.child_arguments(args, tmp_path / "out.jsonl")
     assert argv == ["--workload", "mymod:f", "--workload", "countdown", "--workers", "1,2", "--size", "10",
-                    "--repeats", "3", "--max-repeats", "10", "--timeout", "300.0", "--full", "--skip-unavailable",
+                    "--runs", "3", "--max-runs", "5", "--repeats", "2", "--max-repeats", "6", "--timeout", "300.0",
+                    "--full", "--skip-unavailable",
                     "--json", "--output", str(tmp_path / "out.jsonl")]
 
 
@@ -190,8 +191,9 @@ def test_compare_interpreters_on_a_users_workload(tmp_path, no_leaks):
         assert all(c["value"] == sum(i * i for i in range(20000)) for c in run.cells)
         # the venv's own gilcore ran (its Cython extension matches), not the checkout in the cwd
         assert run.header["executable"].startswith(str(multipython.venvs_dir()))
+    # as wide as the live table (cells now carry runs x pairs and flags, wider than 80 columns)
     shown = subprocess.run([sys.executable, "-m", "gilcore", "show", str(log)], capture_output=True, text=True,
-                           timeout=60)
+                           timeout=60, env=dict(os.environ, COLUMNS="1000"))
     assert shown.returncode == 0 and head.strip() in shown.stdout
 
 

@@ -4,7 +4,13 @@ import math
 import pytest
 
 import gilcore
-from gilcore import noise, ratios, runner
+from gilcore import capacity, noise, ratios, runner
+
+
+@pytest.fixture
+def full_capacity(monkeypatch):
+    """The capacity probe reads every core: these tests are about the load meter, on a shared machine."""
+    monkeypatch.setattr(capacity.CapacityProbe, "measure", lambda self: float(self.processes))
 
 
 def test_bounds_are_pinned():
@@ -51,7 +57,7 @@ def test_load_outside_the_run_drops_a_pair(monkeypatch):
     assert noise.Load(seconds=0.01, steal=0.9, other_load=2.0).quiet  # too short to judge
 
 
-def test_pairs_under_load_are_measured_again(monkeypatch):
+def test_pairs_under_load_are_measured_again(monkeypatch, full_capacity):
     loads = iter([noise.Load(1.0, 0.5, 0.0)] * 2 + [noise.Load(1.0, 0.0, 0.0)] * 20)
 
     class FakeMeter:
@@ -63,12 +69,12 @@ def test_pairs_under_load_are_measured_again(monkeypatch):
 
     monkeypatch.setattr(noise, "LoadMeter", FakeMeter)
     result = gilcore.measure("countdown", "threads", 2, 20_000, repeats=3, max_repeats=3)
-    assert result.remeasured == 2 and len(result.kept_ratios) == 3
-    assert [p.why_dropped for p in result.pairs[:2]] == ["under load"] * 2
+    assert result.remeasured == 2 and len(result.kept_ratios) == 3 and len(result.pairs) == 5
+    assert [p.flags for p in result.pairs[:2]] == [["under-load"]] * 2
     assert not result.noisy
 
 
-def test_always_loaded_marks_the_cell_noisy(monkeypatch):
+def test_always_loaded_marks_the_cell_noisy(monkeypatch, full_capacity):
     class LoadedMeter:
         def __enter__(self):
             return self
@@ -80,12 +86,30 @@ def test_always_loaded_marks_the_cell_noisy(monkeypatch):
     result = gilcore.measure("countdown", "threads", 2, 20_000, repeats=3, max_repeats=3)
     assert result.noisy and len(result.pairs) == 3 + runner.EXTRA_PAIRS
     assert result.to_dict()["noisy"] is True
+    assert math.isnan(result.plain_speedup)  # asv's graph gets no plain number for it
 
 
-def test_over_limit_is_flagged():
+def test_over_limit_is_flagged_and_never_measured_again():
     result = runner.Result("w", "s", "python", 2, 1, 0, 0, [1.0], pairs=[runner.Pair(2.5, 1.0, True)] * 3,
                            limit=2.1)
     assert result.over_limit and result.speedup == pytest.approx(2.5)
+    assert result.to_dict()["flags"][0] == "over limit" and result.remeasured == 0
+    assert math.isnan(result.plain_speedup)
+    quiet = runner.Result("w", "s", "python", 2, 1, 0, 0, [1.0], pairs=[runner.Pair(1.9, 1.0, True)] * 3, limit=2.1)
+    assert quiet.plain_speedup == pytest.approx(1.9)
+
+
+def test_a_pair_over_the_limit_is_kept_like_a_low_one(full_capacity, monkeypatch):
+    """One rule for both tails: the limit flags a pair, it does not replace it by another."""
+    times = iter([0.1] + [0.1, 0.01] + [0.1, 0.1] * 20)  # the serial warm-up; a pair at x10 (S P); then x1
+
+    monkeypatch.setattr(runner.Cell, "run_once", lambda self: (setattr(self, "warm", True), next(times))[1])
+    cell = runner.Cell("countdown", "threads", 2, 20_000)
+    cell.warm = True
+    with cell:
+        result = runner.measure_cell(cell, repeats=3, max_repeats=3)
+    assert len(result.pairs) == 3 and result.pairs[0].flags == ["over-limit"]
+    assert result.remeasured == 0 and len(result.kept_ratios) == 3
 
 
 def test_worker_counts_follow_the_machine():

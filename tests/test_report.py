@@ -65,7 +65,8 @@ def write_cells(results_dir, commit, env, benchmark, params, pairs, **extra):
     folder.mkdir(exist_ok=True)
     line = {"format": 1, "benchmark": benchmark, "params": list(params), "commit": commit, "env": env,
             "measured_at": 0, "limit": 2.1, "noisy": False, "remeasured": 0,
-            "pairs": [{"serial": s, "parallel": p, "kept": kept} for s, p, kept in pairs], **extra}
+            "pairs": [{"serial": s, "parallel": p, **({} if quiet else {"steal": 0.5, "other_load": 0.0})}
+                      for s, p, quiet in pairs], **extra}
     with open(folder / f"{commit[:8]}-{env}.jsonl", "a") as handle:
         handle.write(json.dumps(line) + "\n")
 
@@ -82,7 +83,7 @@ def test_cells_pool_pairs_over_commits_and_claims_follow_the_rules(results_dir, 
                     [(2.5, 1.0, True), (2.4, 1.0, True), (2.6, 1.0, True)])
     loaded = report.load(str(results_dir))
     threads = loaded.summary(bench, ("threads", "2"), "3.12")
-    assert threads.n == 6 and threads.commits == 2  # the dropped pair (under load) is not in it
+    assert threads.n == 6 and threads.commits == 2  # the pair measured under load is not in it
     assert threads.estimate == pytest.approx(1 / 1.05, rel=0.01)
     out = tmp_path / "out"
     assert report.main(["--results", str(results_dir), "--out", str(out)]) == 0
@@ -97,15 +98,15 @@ def test_cells_pool_pairs_over_commits_and_claims_follow_the_rules(results_dir, 
     assert (out / "scaling.svg").exists() or "matplotlib" not in sys.modules
 
 
-def test_a_noisy_measurement_is_pooled_only_where_no_quiet_one_exists(results_dir):
+def test_a_run_without_a_clean_pair_is_left_out_where_other_runs_have_clean_ones(results_dir):
     bench = "bench_cpu.Countdown.track_speedup"
-    # pool-fork: a quiet commit and a noisy one (taken under load); threads: only a noisy one.
+    # pool-fork: a quiet commit and one measured wholly under load; threads: only the loaded one.
     write_cells(results_dir, "a" * 40, "virtualenv-py3.12", bench, ("pool-fork", "2"),
                 [(1.9, 1.0, True), (1.9, 1.0, True), (1.9, 1.0, True)])
     write_cells(results_dir, "b" * 40, "virtualenv-py3.12", bench, ("pool-fork", "2"),
-                [(1.1, 1.0, True), (1.2, 1.0, True)], noisy=True)
+                [(1.1, 1.0, False), (1.2, 1.0, False)])
     write_cells(results_dir, "b" * 40, "virtualenv-py3.12", bench, ("threads", "2"),
-                [(0.9, 1.0, True), (1.0, 1.0, True)], noisy=True)
+                [(0.9, 1.0, False), (1.0, 1.0, False)])
     loaded = report.load(str(results_dir))
     pool = loaded.summary(bench, ("pool-fork", "2"), "3.12")
     assert pool.n == 3 and pool.commits == 1 and not pool.noisy
@@ -154,43 +155,105 @@ def test_no_results_exits_2_and_writes_nothing(tmp_path, make):
     assert not os.path.exists(out)
 
 
-def test_gil_section_shows_the_probes_per_python_and_no_switching_without_a_gil(tmp_path):
+def test_gil_section_shows_every_runs_absolute_latency_and_applies_the_gil_rules(tmp_path):
     machine = tmp_path / "results" / "box"
     machine.mkdir(parents=True)
     convoy = [["'socket-process'", "'event'"], ["'idle'", "'1 thread'"]]
     switching = [["0.5", "5.0"]]
-    for commit, p99 in (("a" * 40, 200.0), ("b" * 40, 300.0)):
+    quiet = {"bench_noise.NoiseControl.track_aa_ratio": ([1.0], []),
+             "bench_noise.NoiseControl.track_aa_spread_percent": ([5.0], []),
+             "bench_noise.NoiseControl.track_steal_percent": ([0.0], []),
+             "bench_noise.NoiseControl.track_other_load_cores": ([0.1], [])}
+    # per run of 3.12: the idle p99s (socket, event) and the 1-thread p99s; the event's idle doubles
+    for commit, idle, busy in (("a" * 40, (0.05, 0.05), (21.0, 0.2)), ("b" * 40, (0.06, 0.10), (22.0, 2.5))):
         write_result(machine, commit, "3.12", {}, {
-            "bench_gil_behaviour.Convoy.track_p99_over_idle": ([1.0, p99, 1.0, 50.0], convoy),
+            **quiet,
+            "bench_gil_behaviour.Convoy.track_p99": ([idle[0], busy[0], idle[1], busy[1]], convoy),
+            "bench_gil_behaviour.Convoy.track_p50": ([0.03, 15.0, 0.03, 0.1], convoy),
+            "bench_gil_behaviour.Convoy.track_p99_over_idle": (
+                [1.0, busy[0] / idle[0], 1.0, busy[1] / idle[1]], convoy),
             "bench_gil_behaviour.SwitchInterval.track_switches_per_second": ([1500.0, 180.0], switching),
             "bench_gil_behaviour.ConvoyOtherPythons.track_p99_over_idle": (
-                [1.5, 2.5, 240.0, 60.0], [["'cpython-2.7.18'", "'cpython-3.9.18'"], ["'socket-process'", "'event'"]]),
+                [1.5, 2.5], [["'cpython-2.7.18'"], ["'socket-process'", "'event'"]]),
+            "bench_gil_behaviour.ConvoyOtherPythons.track_p99": (
+                [0.3, 0.5], [["'cpython-2.7.18'"], ["'socket-process'", "'event'"]]),
         })
+    # a loaded run of 3.12 (its A/A strayed): left out by the rule, whatever its commit
+    write_result(machine, "c" * 40, "3.12", {}, {
+        **quiet, "bench_noise.NoiseControl.track_aa_spread_percent": ([28.0], []),
+        "bench_gil_behaviour.Convoy.track_p99": ([0.5, 90.0, 0.5, 90.0], convoy),
+    })
+    for commit in ("a" * 40, "b" * 40):
         write_result(machine, commit, "3.13t", {"PYTHON_GIL": "0"}, {
-            "bench_gil_behaviour.Convoy.track_p99_over_idle": ([1.0, 0.9, 1.0, 1.1], convoy),
             "bench_gil_behaviour.SwitchInterval.track_switches_per_second": ([1.7e6, 1.4e6], switching),
         })
-        # PYTHON_GIL unset: the GIL stayed off here, as the environment's own GIL-state benchmark saw
-        write_result(machine, commit, "3.13t", {}, {
-            "bench_gil.GilState.track_gil_enabled": ([0.0], []),
-            "bench_gil_behaviour.SwitchInterval.track_switches_per_second": ([1.6e6, 1.5e6], switching),
-        })
-    # one commit only: its figure says it stands on one
-    write_result(machine, "a" * 40, "3.14", {}, {
-        "bench_gil_behaviour.SwitchInterval.track_switches_per_second": ([1600.0, 182.0], switching),
-    })
     out = tmp_path / "out"
     assert report.main(["--results", str(tmp_path / "results"), "--out", str(out)]) == 0
     lines = (out / "gilcore-report.md").read_text().splitlines()
     assert "## The GIL itself, per Python" in lines
-    assert "| convoy: I/O p99 over idle, socket to a process, 1 thread | x250.0 (2) | x0.9 (2) | — | — |" in lines
-    assert "| convoy: Event wake-up p99 over idle, 1 thread | x50.0 (2) | x1.1 (2) | — | — |" in lines
-    assert "| switching: GIL hand-overs per second, 5 ms interval | 180 (2) | no GIL | no GIL | 182 (1) |" in lines
-    others = [line for line in lines if line.startswith("| cpython-")]
-    assert others == ["| cpython-2.7.18 | x1.5 | x2.5 |", "| cpython-3.9.18 | x240.0 | x60.0 |"]
+    row = {line.split(" | ")[0]: line for line in lines if line.startswith("| convoy")}
+    # stable idle p99 (0.05, 0.06): the ratio over it is printed; absolute values always
+    assert row["| convoy: I/O latency (ms), socket to a process, 1 thread"] == (
+        "| convoy: I/O latency (ms), socket to a process, 1 thread | p50 15.00 · 15.00, n=2; "
+        "p99 21.00 · 22.00, n=2; x393.3 over idle | — |")
+    # the event's idle p99 doubled between runs and its 1-thread p99 is bimodal: no ratio
+    assert row["| convoy: I/O latency (ms), Event wake-up, 1 thread"] == (
+        "| convoy: I/O latency (ms), Event wake-up, 1 thread | p50 0.10 · 0.10, n=2; "
+        "p99 0.20 · 2.50 bimodal, n=2 | — |")
+    assert "| switching: GIL hand-overs per second, 5 ms interval | 180 · 180, n=2 | no GIL |" in lines
+    assert any(line.startswith("Left out as loaded") and "3.12 at ccccccc" in line for line in lines)
+    assert "| cpython-2.7.18 | p99 0.30 · 0.30, n=2; x1.5 over idle | p99 0.50 · 0.50, n=2; x2.5 over idle |" in lines
+    assert any(line.startswith("- loaded-run (run, exclude): 1 ") for line in lines)
+    assert any(line.startswith("- bimodal (cell, flag): 1 ") for line in lines)
 
 
 def test_no_gil_probe_results_no_gil_section(results_dir, tmp_path):
     out = tmp_path / "out"
     assert report.main(["--results", str(results_dir), "--out", str(out)]) == 0
     assert "The GIL itself" not in (out / "gilcore-report.md").read_text()
+
+
+@pytest.mark.slow
+def test_every_published_number_is_recomputed_from_the_committed_results():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([os.path.join(root, "scripts", "recompute")], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHON=sys.executable), timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+
+
+def test_the_aa_row_shows_the_runs_behind_the_cells_and_their_cells_decide_nothing_out_of_bounds(tmp_path):
+    machine = tmp_path / "results" / "box"
+    machine.mkdir(parents=True)
+    bench = "bench_cpu.Countdown.track_speedup"
+    controls = {"a" * 40: (1.0, 12.0), "b" * 40: (1.0, 28.0)}  # the newest, by hash order, is out of bounds
+    for commit, (ratio, spread) in controls.items():
+        write_result(machine, commit, "3.12", {}, {"bench_noise.NoiseControl.track_aa_ratio": ([ratio], []),
+                                                   "bench_noise.NoiseControl.track_aa_spread_percent": ([spread], [])})
+    # threads measured only in the out-of-bounds run; pool-fork in both
+    write_cells(tmp_path / "results", "b" * 40, "virtualenv-py3.12", bench, ("threads", "2"),
+                [(1.0, 1.05, True), (1.0, 1.04, True), (1.0, 1.06, True)])
+    for commit in controls:
+        write_cells(tmp_path / "results", commit, "virtualenv-py3.12", bench, ("pool-fork", "2"),
+                    [(1.9, 1.0, True), (1.9, 1.0, True), (1.9, 1.0, True)])
+    out = tmp_path / "out"
+    assert report.main(["--results", str(tmp_path / "results"), "--out", str(out)]) == 0
+    lines = (out / "gilcore-report.md").read_text().splitlines()
+    aa = next(line for line in lines if line.startswith("| A/A noise"))
+    assert "aaaaaaa ±12% (x1.00)" in aa and "bbbbbbb ±28% (x1.00) OUT OF BOUNDS" in aa
+    threads = next(line for line in lines if line.startswith("| \"When using threads"))
+    assert "x0.95 ? A/A" in threads and "undecided" in threads
+    pool = next(line for line in lines if line.startswith("| \"Since each process"))
+    assert "x1.90 ✓" in pool and "(decided on 1 of 1 Pythons, 3 pairs)" in pool
+    assert any(line.startswith("- aa-out-of-bounds (run, exclude): 2 ") for line in lines)
+
+
+def test_the_free_threading_patterns_table_is_never_published_empty(results_dir, tmp_path):
+    out = tmp_path / "out"
+    assert report.main(["--results", str(results_dir), "--out", str(out)]) == 0
+    lines = (out / "gilcore-report.md").read_text().splitlines()
+    after = lines[next(i for i, line in enumerate(lines) if line.startswith("## Free-threading patterns")) + 2]
+    assert after.startswith("No result of bench_ftpatterns' current version")
+    write_result(results_dir / "box", "c" * 40, "3.13t", {"PYTHON_GIL": "0"}, {
+        "bench_ftpatterns.FreeThreadingPatterns.track_strong_speedup": ([1.9], [["'local-arith'"], ["2"]])})
+    assert report.main(["--results", str(results_dir), "--out", str(out)]) == 0
+    assert "| local-arith (strong) |" in (out / "gilcore-report.md").read_text()

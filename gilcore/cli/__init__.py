@@ -1,9 +1,10 @@
 """``python -m gilcore``: which workaround of the GIL wins here, for the built-in workloads or yours.
 
-The default run takes about a minute on 2 cores (the main workloads, one
+The default run takes about two minutes on 2 cores (the main workloads, one
 strategy of each family, 1 worker and all cores); ``--full`` measures every
-workload, strategy and worker count. An A/A control first gives this
-machine's noise figure; a progress bar (plain lines when stderr is not a
+workload, strategy and worker count. Each cell is measured in at least 3
+runs (fresh processes, gilcore.cli.rounds), each run opening with an A/A control
+(this machine's noise figure at that moment); a progress bar (plain lines when stderr is not a
 terminal) shows the time left; the table marks the best strategy per
 workload. ``--output FILE`` keeps every cell the moment it is measured and
 ``show FILE`` prints the table again; ``--python`` compares interpreters.
@@ -16,18 +17,17 @@ import json
 import os
 import sys
 import time
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from gilcore.gil import GilStateError, describe_interpreter, free_threaded_build, gil_enabled
+from gilcore.gil import describe_interpreter, free_threaded_build, gil_enabled
 from gilcore.cli.interrupt import BoundedInterrupt
-from gilcore.cli.optional import import_error_reason
 from gilcore.cli.plan import QUICK_MAX_PAIRS, Plan, check_run_options, make_plan, parse_size, parse_workers
+from gilcore.cli.rounds import MAX_RUNS, PAIRS_PER_RUN
 from gilcore.cli.runlog import Run, RunLog, read_runs
-from gilcore.errors import UsageError, UsageParser
-from gilcore.runner import MAX_PAIRS, MIN_PAIRS, ChecksumError, NotApplicable, measure
-from gilcore.strategies import STRATEGIES, WorkerError
 from gilcore.cli.table import not_applicable_summary
-from gilcore.userworkload import UserFunctionError
+from gilcore.errors import UsageError, UsageParser
+from gilcore.rules import MIN_RUNS
+from gilcore.strategies import STRATEGIES
 
 USAGE_EXIT = 2
 
@@ -47,11 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "per workload; --full: each one's own)")
     parser.add_argument("--full", action="store_true",
                         help="every workload, strategy and worker count at full sizes (takes ~15 min on 2 cores)")
-    parser.add_argument("--repeats", type=int, default=MIN_PAIRS,
-                        help=f"fewest interleaved serial/parallel pairs per cell (default {MIN_PAIRS})")
+    parser.add_argument("--runs", type=int, default=MIN_RUNS,
+                        help=f"fewest runs per cell, each a fresh process at another moment (default {MIN_RUNS})")
+    parser.add_argument("--max-runs", type=int, metavar="N",
+                        help=f"most runs per cell while the between-run interval is wide (default {MAX_RUNS})")
+    parser.add_argument("--repeats", type=int, default=PAIRS_PER_RUN,
+                        help=f"fewest interleaved serial/parallel pairs per cell and run (default {PAIRS_PER_RUN})")
     parser.add_argument("--max-repeats", type=int, metavar="N",
-                        help=f"most pairs per cell while their spread is wide (default {QUICK_MAX_PAIRS}; "
-                             f"--full: {MAX_PAIRS})")
+                        help=f"most pairs per cell and run while their spread is wide (default {PAIRS_PER_RUN}; "
+                             f"--full: {QUICK_MAX_PAIRS})")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds before a run is abandoned")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--output", metavar="FILE",
@@ -85,10 +89,10 @@ def _gilcore_version() -> str:
         return "source"
 
 
-def run_header(plan: Plan, control: Any, argv: Sequence[str]) -> Dict[str, Any]:
+def run_header(plan: Plan, argv: Sequence[str]) -> Dict[str, Any]:
+    """The run's header; its A/A controls come one per measuring round ("aa" records)."""
     return {"gilcore": _gilcore_version(), "python": describe_interpreter(), "executable": sys.executable,
             "cpus": os.cpu_count(), "gil_enabled": gil_enabled(), "free_threaded": free_threaded_build(),
-            "aa_control": {**control.to_dict(), "describe": control.describe()},
             "plan": [list(key) for key in plan.keys], "argv": list(argv), "started": time.time()}
 
 
@@ -116,13 +120,11 @@ def main_table(argv: Sequence[str]) -> int:
         _print_plan(plan)
         return 0
     from gilcore.cli import table
-    from gilcore.noise import aa_control
     from gilcore.cli.progress import Progress
 
     with RunLog(args.output) as log:  # opened first: an unwritable --output is a usage error
         started = time.perf_counter()
-        control = aa_control(pairs=6)
-        run = Run(header=run_header(plan, control, argv))
+        run = Run(header=run_header(plan, argv))
         log.write("header", **run.header)
         for name, reason in plan.unavailable.items():
             run.unavailable[name] = reason
@@ -130,17 +132,17 @@ def main_table(argv: Sequence[str]) -> int:
         for text in plan.not_applicable:
             run.add({"record": "not_applicable", "text": text, "requested": text in plan.requested_not_applicable})
             log.write("not_applicable", text=text, requested=text in plan.requested_not_applicable)
-        if args.json:
-            print(control.describe(), file=sys.stderr)
-        else:
+        if not args.json:
             for line in table.header_lines(run):
                 print(line, flush=True)
         interrupted = False
         try:
-            with Progress(plan.keys) as progress:
+            with Progress(plan.keys * args.runs) as progress:
                 _measure_all(plan, args, run, log, progress)
         except KeyboardInterrupt:
             interrupted = True
+        for cell in run.cells:
+            log.write("cell", **cell)
         run.footer = {"seconds": time.perf_counter() - started, "interrupted": interrupted}
         log.write("footer", **run.footer)
     if args.json:
@@ -153,36 +155,40 @@ def main_table(argv: Sequence[str]) -> int:
 
 
 def _measure_all(plan: Plan, args: argparse.Namespace, run: Run, log: RunLog, progress: Any) -> None:
+    """Every planned cell in ``args.runs`` or more runs (gilcore.cli.rounds); ``run.cells`` holds the
+    estimates over runs at the end, also when interrupted."""
+    from gilcore.cli.rounds import measure_rounds
     from gilcore.cli.table import speedup_text
 
-    for planned in plan.cells:
-        progress.begin(planned.label)
-        if planned.workload.name in run.unavailable:  # an import failed in an earlier cell of it
-            progress.end(planned.key, "skipped")
-            continue
-        try:
-            result = measure(planned.workload, planned.strategy, planned.workers, planned.size,
-                             repeats=args.repeats, max_repeats=args.max_repeats, timeout=args.timeout)
-        except ImportError as error:  # a package a kernel needs is missing: the workload cannot run here
-            reason = import_error_reason(error)
-            run.unavailable[planned.workload.name] = reason
-            log.write("unavailable", name=planned.workload.name, reason=reason)
-            progress.note(f"unavailable: {planned.workload.name}: {reason}")
-            progress.end(planned.key, "unavailable")
-            continue
-        except (ChecksumError, WorkerError, GilStateError, NotApplicable, UserFunctionError, OSError,
-                TimeoutError) as error:  # the user's function failing in a worker, or only at this size
-            text = f"{planned.workload.name} x {planned.strategy.name} x{planned.workers}: {error}"
-            run.failures.append(text)
-            log.write("failure", text=text, workload=planned.workload.name, strategy=planned.strategy.name,
-                      workers=planned.workers)
-            progress.note(f"FAILED: {text}")
-            progress.end(planned.key, "FAILED")
-            continue
-        cell = result.to_dict()
-        run.cells.append(cell)
-        log.write("cell", **cell)
-        progress.end(planned.key, speedup_text(cell))
+    current = {"round": 0}
+
+    def on_round(index: int, keys: List[Tuple[str, str, int]]) -> None:
+        current["round"] = index + 1
+        if index >= args.runs:  # an extra round for the cells whose interval is still wide
+            progress.replan(list(progress.pending) + keys)
+
+    def on_record(record: Dict[str, Any]) -> None:
+        kind = record["record"]
+        if kind == "begin":
+            progress.begin(f"run {current['round']}: {record['label']}")
+            return
+        run.add(record)  # before the file: a Ctrl-C between the two must not lose from the table what the file has
+        log.write(kind, **{k: v for k, v in record.items() if k != "record"})
+        if kind == "aa":
+            progress.note(f"run {current['round']}: {record['aa']['describe']}")
+        elif kind == "unavailable":
+            progress.note(f"unavailable: {record['name']}: {record['reason']}")
+        elif kind == "failure":
+            progress.note(f"FAILED: {record['text']}")
+            if record.get("workload"):
+                progress.end((record["workload"], record["strategy"], record["workers"]), "FAILED")
+        elif kind == "cell_run":
+            progress.end((record["workload"], record["strategy"], record["workers"]), speedup_text(record))
+
+    try:
+        measure_rounds(plan.cells, args, on_record, on_round)
+    finally:
+        run.settle()
 
 
 def main_show(argv: Sequence[str]) -> int:

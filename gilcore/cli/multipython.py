@@ -344,7 +344,7 @@ class _Tail:
 
 # --------------------------------------------------------------------------- the comparison
 
-CHILD_OPTIONS = ("workload", "strategy", "workers", "size", "repeats", "max_repeats", "timeout")
+CHILD_OPTIONS = ("workload", "strategy", "workers", "size", "runs", "max_runs", "repeats", "max_repeats", "timeout")
 
 
 def child_arguments(args: argparse.Namespace, output: Path) -> List[str]:
@@ -446,14 +446,14 @@ def _run_one(interpreter: Interpreter, args: argparse.Namespace, tree: Path, dig
             if kind == "header":
                 record.update(venv={"path": str(venv.path), "numpy": venv.numpy}, interpreter=interpreter.executable)
                 run.header = {k: v for k, v in record.items() if k != "record"}
-                planned = [tuple(key) for key in record.get("plan") or []]
+                planned = [tuple(key) for key in record.get("plan") or []] * args.runs  # each cell in runs
                 counted["planned"] = len(planned)
                 progress.replan(planned * (later + 1))  # later interpreters: assume the same cells
                 log.write_line(json.dumps(record))
                 continue
             run.add(record)
             log.write_line(line)
-            if kind in ("cell", "failure") and record.get("workload"):
+            if kind in ("cell_run", "failure") and record.get("workload"):  # one cell measured in one run
                 key = (record["workload"], record["strategy"], record["workers"])
                 counted["ended"] += 1
                 progress.begin(f"{run.label}: {' '.join(map(str, key[:2]))} x{key[2]}")
@@ -470,6 +470,7 @@ def _run_one(interpreter: Interpreter, args: argparse.Namespace, tree: Path, dig
         return
     finally:  # its cells that did not come (skipped, or the run stopped) are no longer pending
         progress.replan(progress.pending[max(0, counted["planned"] - counted["ended"]):])
+        run.settle()  # its runs' A/A controls into one line; cells over runs if no "cell" line came
     if done.returncode not in (0, 1):
         last = [line for line in done.stderr.splitlines() if line.strip()]
         message = (last or [f"exited with status {done.returncode}"])[-1]

@@ -1,7 +1,7 @@
 """Which cells a ``python -m gilcore`` run measures, decided (and checked) before anything starts.
 
-The default run answers "which workaround wins here" in about a minute on 2
-cores: the main workloads at sizes where one serial run takes ~50 ms, one
+The default run answers "which workaround wins here" in about two minutes on
+2 cores (each cell in 3 or more runs, gilcore.cli.rounds): the main workloads at sizes where one serial run takes ~50 ms, one
 strategy of each family, 1 worker and all cores. ``--full`` measures
 everything: every workload at its own (asv) size, every strategy, the worker
 counts 1, 2, 4 ... up to the cores. The free-threading patterns join by
@@ -16,8 +16,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from gilcore.gil import free_threaded_build
 from gilcore.cli.optional import missing_reason
+from gilcore.cli.rounds import MAX_RUNS, PAIRS_PER_RUN
 from gilcore.errors import UsageError
-from gilcore.runner import MAX_PAIRS, MAX_WORKERS, applicability, check_positive_int, resolve_strategy, resolve_workload, worker_counts
+from gilcore.runner import MAX_WORKERS, applicability, check_positive_int, resolve_strategy, resolve_workload, worker_counts
 from gilcore.strategies import STRATEGIES, Strategy
 from gilcore.workloads import WORKLOADS, Workload
 
@@ -35,8 +36,8 @@ QUICK_FRACTION: Dict[str, float] = {
     "countdown": 0.2, "primes": 0.35, "numpy-matmul": 0.25, "sha256": 0.4, "zlib": 0.1,
     "sleep": 0.15, "socket": 0.25, "file-read": 0.25,
 }
-# The default run's cap of pairs per cell (--full: runner.MAX_PAIRS): on a loaded machine pairs are
-# dropped and re-measured, and the cap is what keeps the run near a minute.
+# --full's cap of pairs per cell and run (the default run takes gilcore.cli.rounds.PAIRS_PER_RUN): pairs
+# measured under load are measured again, and the cap is what bounds a run's time.
 QUICK_MAX_PAIRS = 6
 FT_QUICK_FRACTION = 0.15  # the ft-* patterns take ~0.15 s at their own size on 3.11, ~2x that on 3.13t
 
@@ -179,7 +180,11 @@ def check_run_options(args: argparse.Namespace) -> None:
     """The options every run takes, checked before anything starts."""
     check_positive_int(args.repeats, "--repeats")
     if args.max_repeats is None:
-        args.max_repeats = MAX_PAIRS if args.full else QUICK_MAX_PAIRS
+        args.max_repeats = QUICK_MAX_PAIRS if args.full else PAIRS_PER_RUN
     check_positive_int(args.max_repeats, "--max-repeats")
+    check_positive_int(args.runs, "--runs")
+    if args.max_runs is None:
+        args.max_runs = max(MAX_RUNS, args.runs)
+    check_positive_int(args.max_runs, "--max-runs")
     if not args.timeout > 0:  # also NaN
         raise UsageError(f"--timeout must be positive, not {args.timeout}")

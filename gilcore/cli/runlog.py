@@ -6,7 +6,9 @@ Every line is one record, ``{"record": KIND, ...}``:
     unavailable     a strategy or workload this interpreter cannot run, and why
     not_applicable  a workload x strategy pair that means nothing (no such kernel); ``requested``:
                     its strategy was named by the user
-    cell            one measured cell (``Result.to_dict()``): written the moment it is measured
+    aa              one run's A/A control (each measuring round is a run: gilcore.cli.rounds)
+    cell_run        one cell measured in one run (``Result.to_dict()`` and its run): written at once
+    cell            one cell over its runs (gilcore.cli.rounds.aggregate): written when the rounds end
     failure         a cell that failed (checksum, worker crash, timeout)
     footer          the run ended: wall seconds, and whether it was interrupted
 
@@ -24,7 +26,7 @@ from typing import IO, Any, Dict, Iterable, List, Optional
 
 from gilcore.errors import UsageError
 
-KINDS = ("header", "unavailable", "not_applicable", "cell", "failure", "footer")
+KINDS = ("header", "unavailable", "not_applicable", "aa", "cell_run", "cell", "failure", "footer")
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Run:
     requested_not_applicable: List[str] = field(default_factory=list)  # of those, the ones the user asked for
     failures: List[str] = field(default_factory=list)
     footer: Optional[Dict[str, Any]] = None
+    measurements: List[Dict[str, Any]] = field(default_factory=list)  # "aa" and "cell_run" records, as written
 
     @property
     def label(self) -> str:
@@ -60,6 +63,8 @@ class Run:
         body = {k: v for k, v in record.items() if k != "record"}
         if kind == "cell":
             self.cells.append(body)
+        elif kind in ("aa", "cell_run"):
+            self.measurements.append(record)
         elif kind == "unavailable":
             self.unavailable[str(body.get("name"))] = str(body.get("reason"))
         elif kind == "not_applicable":
@@ -70,6 +75,17 @@ class Run:
             self.failures.append(str(body.get("text")))
         elif kind == "footer":
             self.footer = body
+
+    def settle(self) -> None:
+        """Cells over runs from the runs' records, where no "cell" line says them (an interrupted run),
+        and the header's A/A line from each run's control."""
+        from gilcore.cli.rounds import aggregate
+
+        if self.measurements and not self.cells:
+            self.cells = aggregate(self.measurements)
+        controls = [m["aa"] for m in self.measurements if m.get("record") == "aa" and m.get("aa")]
+        if controls:
+            self.header["aa_control"] = aa_summary(controls)
 
     def to_json(self) -> Dict[str, Any]:
         """The ``--json`` document of one run."""
@@ -153,7 +169,21 @@ def parse_lines(lines: Iterable[str], source: str, *, partial_last: bool = True)
             runs[-1].add(record)
     if not runs:
         raise RunFileError(f"{source}: no gilcore run in it (no header line)")
+    for run in runs:
+        run.settle()
     return runs
+
+
+def aa_summary(controls: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The A/A line of a run measured in several runs: each run's ratio and spread, and how many were
+    out of bounds (their cells' runs are left out: gilcore.rules 'aa-out-of-bounds')."""
+    from gilcore.rules import aa_in_bounds
+
+    out = sum(aa_in_bounds(control) is False for control in controls)
+    each = ", ".join(f"x{c.get('ratio', 0):.3f} +-{100 * c.get('spread', 0):.0f}%" for c in controls)
+    describe = (f"A/A control per run (serial countdown against itself), {len(controls)} runs: {each}"
+                + (f" -- {out} OUT OF BOUNDS: their cells' runs are left out" if out else ""))
+    return {"runs": controls, "out_of_bounds": out, "in_bounds": out == 0, "describe": describe}
 
 
 def read_runs(path: str) -> List[Run]:

@@ -1,10 +1,10 @@
 """The tables ``python -m gilcore`` prints: one run, or one speedup column per interpreter.
 
-Cells are the dicts of ``Result.to_dict()`` (live, or read back from a run
-file), so a table printed at the end of a run and one printed by ``show FILE``
-are the same. A speedup is shown with its 95 % interval and the number of
-pairs it stands on; one above what the workers can physically give is never
-shown as a plain number; the best strategy per workload is marked, and so are
+Cells are the dicts of ``gilcore.cli.rounds.aggregate`` (a cell over its runs;
+live, or read back from a run file), so a table printed at the end of a run
+and one printed by ``show FILE`` are the same. A speedup is shown with its
+95 % interval and its evidence, runs x pairs, and its flags; one above what
+the workers can physically give is never shown as a plain number; the best strategy per workload is marked, and so are
 those statistically tied with it.
 """
 from __future__ import annotations
@@ -19,8 +19,9 @@ from gilcore.cli.runlog import Run
 Cell = Dict[str, Any]
 
 WRAPPABLE = ("workload", "strategy", "speedup")
-DEFINITION = ("speedup = geometric mean of the per-pair ratios serial time / parallel time (same kernel, "
-              "same size, interleaved in one process, order rotated), [95 % interval], n = pairs")
+DEFINITION = ("speedup = per run (a fresh process), the Hodges-Lehmann centre of its pairs' ratios serial time / "
+              "parallel time (same kernel, same size, interleaved, order rotated); over runs, their geometric "
+              "mean [95 % interval over runs]; RxP = runs x clean pairs per run")
 
 
 # ---------------------------------------------------------------- one cell as text
@@ -36,7 +37,10 @@ def speedup_text(cell: Cell) -> str:
     interval = cell.get("speedup_interval")
     if interval:
         text += f" [{interval[0]:.2f}-{interval[1]:.2f}]"
-    text += f" n={cell.get('n', len(cell.get('pairs') or []))}"
+    if cell.get("evidence"):  # runs x clean pairs per run (gilcore.replication), and why it is not plain
+        notes = [flag for flag in cell.get("flags") or [] if flag != "over limit"]
+        return f"{text} {cell['evidence']}" + (f" ({', '.join(notes)})" if notes else "")
+    text += f" n={cell.get('n', len(cell.get('pairs') or []))}"  # a file written before runs were recorded
     pairs = cell.get("pairs") or []
     dropped = [pair for pair in pairs if not pair.get("kept", True)]
     if pairs and len(dropped) == len(pairs):  # no quiet pair at all: the value stands on noisy ones
@@ -97,7 +101,7 @@ def verdicts(cells: Sequence[Cell]) -> Dict[str, Verdict]:
     result = {}
     for workload, group in by_workload.items():
         usable = [c for c in group if c.get("speedup") is not None and not c.get("over_limit")]
-        pool = [c for c in usable if not c.get("noisy")] or usable
+        pool = [c for c in usable if not (c.get("noisy") or c.get("flags"))] or usable
         if not pool:
             result[workload] = Verdict(workload, None)
             continue
@@ -258,7 +262,7 @@ def _missing_text(run: Run, key: Tuple[str, str, int]) -> str:
 def _style(cell: Cell, mark: str) -> Optional[str]:
     if cell.get("over_limit"):
         return "red"
-    if cell.get("noisy"):
+    if cell.get("noisy") or cell.get("flags"):
         return "yellow"
     return "bold green" if mark.endswith("best") else None
 

@@ -13,9 +13,11 @@ four rules, in the article's own words:
 A verdict per Python takes the 95 % interval of the pairs behind the cell:
 entirely on the claim's side is a confirmation (✓), entirely on the other side
 a refutation (✗), across the threshold inconclusive (≈). A cell with fewer
-than 3 values, or measured under load, or above the physical limit, decides
-nothing. Each verdict says how many pairs and Pythons it stands on. Changing a
-threshold changes tests/test_claims.py too: that is the point.
+than 3 values, or measured under load, or above the physical limit, or measured
+only in runs whose A/A control is out of bounds (rule 'aa-out-of-bounds' of
+gilcore.rules, marked "? A/A"), decides nothing. Each verdict says how many
+pairs and Pythons it stands on. Changing a threshold changes
+tests/test_claims.py too: that is the point.
 """
 from __future__ import annotations
 
@@ -111,7 +113,7 @@ def overall(marks: List[str]) -> str:
     if not decided:
         if INCONCLUSIVE in marks:
             return "inconclusive"
-        return "undecided: too thin, noisy or over the limit" if marks else "not measured here"
+        return "undecided: too thin, noisy, over the limit or A/A out of bounds" if marks else "not measured here"
     if all(m == CONFIRMED for m in decided):
         return "confirmed"
     if all(m == REFUTED for m in decided):
@@ -148,12 +150,22 @@ def verdicts(loaded: Any, claim: Claim) -> List[Optional[Tuple[float, str, int, 
     return out
 
 
+def _why(loaded: Any, claim: Claim, env: str, mark: str) -> str:
+    """' A/A' after a '?' when runs left out for their A/A control are why the cell decides nothing."""
+    if mark != NO_DECISION:
+        return ""
+    summary = _summaries(loaded, claim, env)
+    cell = getattr(summary, "cell", None)
+    return " A/A" if cell is not None and "A/A out of bounds" in cell.flags else ""
+
+
 def claims_table(loaded: Any) -> str:
     header = ["the article says", "measured by", "rule"] + list(loaded.environments) + ["verdict"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for claim in CLAIMS:
         results = verdicts(loaded, claim)
-        cells = ["—" if r is None else f"over limit {r[1]}" if r[3] else f"x{r[0]:.2f} {r[1]}" for r in results]
+        cells = ["—" if r is None else f"over limit {r[1]}" if r[3] else f"x{r[0]:.2f} {r[1]}"
+                 + _why(loaded, claim, env, r[1]) for r, env in zip(results, loaded.environments)]
         measured = [r for r in results if r is not None]
         decided = [r for r in measured if r[1] in (CONFIRMED, REFUTED)]
         verdict = overall([r[1] for r in measured])
@@ -164,5 +176,6 @@ def claims_table(loaded: Any) -> str:
             verdict += ". " + claim.correction
         lines.append("| " + " | ".join([claim.words, claim.measured_by, claim.rule.words()] + cells + [verdict]) + " |")
     lines += ["", "✓ the 95 % interval is on the claim's side of the rule, ✗ on the other side, ≈ it straddles "
-              "the threshold, ? too thin (< 3 pairs), noisy or over the physical limit to decide."]
+              "the threshold, ? too thin (< 3 pairs), noisy, over the physical limit or measured only in runs "
+              "whose A/A control is out of bounds (? A/A) to decide."]
     return "\n".join(lines)

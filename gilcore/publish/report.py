@@ -6,11 +6,12 @@ workaround at each worker count, the serial cost of each Python, which
 free-threading patterns scale, and the reference article's claims checked
 against the measurements by rules fixed in code (gilcore.publish.claims).
 
-A speedup cell stands on the per-pair ratios behind it (results/cells/, see
-gilcore.cellstore): their geometric mean over every commit measured with the
-benchmark's current version, a 95 % interval and n. Cells on fewer than 3
-pairs are marked thin, cells measured under load noisy, and a value above the
-physical limit (W x 1.05) is never printed as a plain number. Each
+A speedup cell stands on the runs and pairs behind it (results/cells/, see
+gilcore.cellstore), over every commit measured with the benchmark's current
+version: the hierarchical estimate of gilcore.replication (runs, then pairs),
+a 95 % interval, n and runs x pairs; cells without enough clean pairs are
+flagged with the reason (gilcore.rules, counted in the method section), and a
+value above the physical limit (W x 1.05) is never printed as a plain number. Each
 environment's A/A noise figure heads the tables. Results from an older
 version of a benchmark (asv's code hash) are left out: they were measured
 another way. It writes Markdown, an HTML page for the published site, and
@@ -25,6 +26,7 @@ import statistics
 import sys
 from typing import List, Optional, Sequence, Tuple
 
+from gilcore import aacontrol, replication
 from gilcore.publish import gil_section as report_gil
 from gilcore.publish.results import CellSummary, LoadedResults, load
 from gilcore.atomic import write_atomic
@@ -55,6 +57,10 @@ def format_speedup(summary: Optional[CellSummary]) -> str:
     if bounds is not None:
         text += f" [{bounds[0]:.2f}–{bounds[1]:.2f}]"
     text += f" n={summary.n}"
+    if summary.cell is not None:  # runs x pairs, and why the cell is not a plain number
+        text += f" ({summary.cell.evidence})"
+        flags = [flag for flag in summary.cell.flags if flag != "over limit"]
+        return text + "".join(f" {flag}" for flag in flags)
     if summary.thin:
         text += " thin"
     if summary.noisy:
@@ -90,28 +96,14 @@ def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str
 
 
 def noise_row(loaded: LoadedResults) -> List[str]:
-    """Each environment's A/A figure: '±4% (x1.01)', flagged when out of bounds."""
-    from gilcore.noise import MAX_AA_BIAS, MAX_AA_SPREAD
-
-    cells = []
-    for env in loaded.environments:
-        ratio = _latest(loaded, "bench_noise.NoiseControl.track_aa_ratio", env)
-        spread = _latest(loaded, "bench_noise.NoiseControl.track_aa_spread_percent", env)
-        if ratio is None or spread is None:
-            cells.append("—")
-            continue
-        bad = abs(ratio - 1) > MAX_AA_BIAS or spread / 100 > MAX_AA_SPREAD
-        cells.append(f"±{spread:.0f}% (x{ratio:.2f})" + (" OUT OF BOUNDS" if bad else ""))
-    return cells
-
-
-def _latest(loaded: LoadedResults, benchmark: str, env: str) -> Optional[float]:
-    values = loaded.series.get((benchmark, ()), {}).get(env)
-    return values[-1] if values else None
+    """Each environment's A/A controls: those of the runs its cells come from (gilcore.aacontrol)."""
+    return [aacontrol.describe(aacontrol.controls_of(
+        run for by_env in loaded.cells.values() if env in by_env and by_env[env].cell is not None
+        for run in by_env[env].cell.runs)) for env in loaded.environments]
 
 
 def _speedup_table(loaded: LoadedResults, workers: str) -> str:
-    rows = [["A/A noise (same work vs itself)"] + noise_row(loaded)]
+    rows = [["A/A noise of the runs behind these cells (same work vs itself)"] + noise_row(loaded)]
     rows += [[label] + [format_speedup(loaded.summary(bench, params, env)) for env in loaded.environments]
              for label, bench, params in speedup_rows(loaded, workers)]
     return _markdown_table(["workaround"] + loaded.environments, rows)
@@ -155,6 +147,9 @@ def _ft_pattern_table(loaded: LoadedResults) -> str:
                 word = "scales" if summary.estimate >= SCALES_AT_2 else "no"
                 cells.append(f"{word} {format_speedup(summary)}")
         rows.append([f"{params[0]} ({kind})"] + cells)
+    if not rows:  # never an empty table: say why
+        return ("No result of bench_ftpatterns' current version is in results/ (results of its older versions "
+                "are left out, rule older-benchmark-version): measure it with `asv run --bench bench_ftpatterns`.")
     return _markdown_table(["pattern, 2 threads"] + loaded.environments, rows)
 
 
@@ -273,16 +268,24 @@ def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_na
         "",
         f"From {loaded.commits} commit(s) of asv results on {len(loaded.environments)} environments. "
         "Speedup = serial time / parallel time of the same kernel and size, measured pair by pair in one "
-        "process (order rotated, S P then P S), pairs taken under CPU steal or another process's load "
-        "dropped and measured again. Each cell: the geometric mean of every kept pair over the history, "
-        "[its 95 % interval], n = pairs. *thin*: fewer than 3 pairs; *noisy*: no quiet pairs could be had "
-        "(a noisy measurement is left out where a quiet one of the same cell exists); "
+        "process (order rotated, S P then P S). Each run (a fresh process) gives the Hodges-Lehmann "
+        "estimate of its clean pairs' log ratios; each cell: the geometric mean of its runs over the history, "
+        "[its 95 % interval over runs; with one run, over its pairs], n = clean pairs (runs x pairs). "
+        "Every pair is kept; the rules below flag or leave values out, never by the ratio's size alone. "
+        "*noisy* / *capacity-limited* / *A/A out of bounds*: fewer than 3 clean pairs, and why; "
         "a value above the physical limit (workers x 1.05 on I/O, min(workers, cores) x 1.05 on CPU) is "
         "noise and is not shown as a number. 'A/A noise' is the environment's control: the same serial "
         "work timed against itself, which should give x1.00. "
         "'GIL off' / 'GIL on' / 'default' are one free-threaded binary with PYTHON_GIL=0, 1 and unset.",
         "",
     ]
+    counts = replication.total_counts(s.cell for by_env in loaded.cells.values() for s in by_env.values()
+                                      if s.cell is not None)
+    counts["older-benchmark-version"] += loaded.superseded
+    counts.update(report_gil.rule_counts(loaded))
+    if counts:
+        parts += ["Rules applied (gilcore.rules), with how many values each touched:", ""]
+        parts += [f"- {line}" for line in counts.lines()] + [""]
     if loaded.superseded:
         parts += [f"{loaded.superseded} asv values from older versions of their benchmarks (measured another "
                   "way) are left out.", ""]

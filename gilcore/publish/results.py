@@ -1,8 +1,9 @@
 """The committed results, read: asv's result files and every pair behind them (results/cells/).
 
 ``load`` gives a LoadedResults: per benchmark, parameters and environment, the
-values over commits and the pooled pairs (CellSummary), leaving out results of
-an older version of a benchmark (asv's code hash). The report, its GIL section
+values over commits and the runs and pairs behind each cell (CellSummary, from
+gilcore.replication), each file's A/A control and GIL probes, leaving out
+results of an older version of a benchmark (asv's code hash: gilcore.rules). The report, its GIL section
 and the site all read results through it.
 """
 from __future__ import annotations
@@ -14,9 +15,9 @@ import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from gilcore import cellstore, ratios
+from gilcore import aacontrol, cellstore, proberuns, ratios, replication, rules
 from gilcore.errors import UsageError
 
 # (benchmark, params) -> environment label -> values over commits
@@ -25,13 +26,15 @@ Series = Dict[Tuple[str, Tuple[str, ...]], Dict[str, List[float]]]
 
 @dataclass
 class CellSummary:
-    """Every pair behind one (benchmark, params, environment), pooled over commits."""
+    """Every run behind one (benchmark, params, environment), over commits (gilcore.replication);
+    a summary without ``cell`` stands on asv's values alone (one per commit)."""
 
     ratios: List[float]
     commits: int
     noisy: bool
     remeasured: int
     limit: Optional[float]
+    cell: Optional[replication.CellEstimate] = None
 
     @property
     def n(self) -> int:
@@ -39,11 +42,13 @@ class CellSummary:
 
     @property
     def estimate(self) -> float:
+        if self.cell is not None and self.cell.estimate is not None:
+            return self.cell.estimate
         return ratios.geometric_mean(self.ratios)
 
     @property
     def interval(self) -> Optional[Tuple[float, float]]:
-        return ratios.interval(self.ratios)
+        return self.cell.interval if self.cell is not None else ratios.interval(self.ratios)
 
     @property
     def thin(self) -> bool:
@@ -63,6 +68,7 @@ class LoadedResults:
     # (benchmark, params) -> environment label -> the pooled pairs behind it
     cells: Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]] = field(default_factory=dict)
     superseded: int = 0  # asv values left out: measured by an older version of their benchmark
+    probe_runs: List[proberuns.ProbeRun] = field(default_factory=list)  # the GIL probes, file by file
 
     def summary(self, benchmark: str, params: Tuple[str, ...], env: str) -> Optional[CellSummary]:
         """The pairs behind a cell; falls back to asv's values (one per commit) where no pairs were kept."""
@@ -125,6 +131,8 @@ def load(results_dir: str) -> LoadedResults:
     environments, commits, problems = set(), set(), []
     current = _current_versions(results_dir)
     superseded = 0
+    controls = []  # each asv file's A/A control, tied to the cells of its commit and environment
+    probe_runs = []
     paths = sorted(p for p in glob.glob(os.path.join(results_dir, "*", "*.json"))
                    if os.path.basename(p) != "machine.json")
     if not paths:
@@ -139,59 +147,49 @@ def load(results_dir: str) -> LoadedResults:
             problems.append(f"skipped {path}: not a readable asv result file ({error.__class__.__name__})")
             continue
         label = environment_label(data)
+        controls += [control for control in [aacontrol.from_asv_file(data, current)] if control]
         kept_any = False
+        one_run: Series = defaultdict(lambda: defaultdict(list))  # this file's GIL probes
         for name, row in results.items():
             try:
                 entry = dict(zip(columns, row))
-                if current.get(name) and entry.get("version") not in (None, current[name]):
+                if rules.superseded(entry.get("version"), current.get(name)):
                     superseded += 1
                     continue
                 kept_any = _add(series, label, name, entry) or kept_any
+                if proberuns.wanted(name):
+                    _add(one_run, label, name, entry)
             except (TypeError, ValueError, IndexError):
                 problems.append(f"skipped {name} in {path}: malformed entry")
+        if one_run:
+            probe_runs.append(proberuns.ProbeRun(str(data.get("commit_hash", "")), label,
+                                                 {key: by_env[label][0] for key, by_env in one_run.items()},
+                                                 float(data.get("date") or 0)))
         if kept_any:
             environments.add(label)
             commits.add(data.get("commit_hash"))
-    cells = _load_cells(results_dir)
+    cells = _load_cells(results_dir, controls)
     for by_env in cells.values():
         environments.update(by_env)
     return LoadedResults(series, sorted(environments, key=_environment_order), len(commits), problems,
-                         cells, superseded)
+                         cells, superseded, probe_runs)
 
 
-def _load_cells(results_dir: str) -> Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]]:
-    """Pool the kept pairs of each (benchmark, params, environment) over commits; the newest
-    measurement of a cell in one commit replaces older ones (a re-run). A noisy measurement (no
-    quiet pairs could be had) is pooled only where no quiet one of the same cell exists: beside
-    quiet pairs it adds only the load it was taken under."""
-    latest: Dict[Tuple[str, Tuple[str, ...], str, str], dict] = {}
-    for line in cellstore.load(results_dir):
-        key = (line["benchmark"], tuple(line["params"]), label_from_env_name(line["env"]), line["commit"])
-        latest[key] = line
-    quiet = {key[:3] for key, line in latest.items() if not line.get("noisy") and _kept_ratios(line)}
+def _load_cells(results_dir: str, controls: Sequence[dict] = ()
+                ) -> Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]]:
+    """Each (benchmark, params, environment) over its runs, every commit pooled: the runs' estimates
+    and the rules that flag or leave out pairs and runs are gilcore.replication's and gilcore.rules'."""
     pooled: Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]] = defaultdict(dict)
-    for (benchmark, params, env, _), line in sorted(latest.items()):
-        if line.get("noisy") and (benchmark, params, env) in quiet:
+    grouped = replication.group_records([*controls, *cellstore.load(results_dir)], label_from_env_name)
+    for (benchmark, params, env), runs in sorted(grouped.items()):
+        cell = replication.estimate_cell(runs, runs[-1].limit)
+        if cell.estimate is None:
             continue
-        kept = _kept_ratios(line)
-        if not kept:
-            continue
-        summary = pooled[(benchmark, params)].get(env)
-        if summary is None:
-            summary = pooled[(benchmark, params)][env] = CellSummary([], 0, False, 0, line.get("limit"))
-        summary.ratios += kept
-        summary.commits += 1
-        summary.noisy = summary.noisy or bool(line.get("noisy"))
-        summary.remeasured += int(line.get("remeasured") or 0)
+        used = [run for run in runs if run.usable] or [run for run in runs if run.pairs]
+        pooled[(benchmark, params)][env] = CellSummary(
+            [r for run in used for r in (run.clean_ratios or run.all_ratios)], len(used),
+            bool(set(cell.flags) - {"over limit"}), cell.counts["under-load"], cell.limit, cell)
     return pooled
-
-
-def _kept_ratios(line: dict) -> List[float]:
-    pairs = line.get("pairs")
-    if pairs:
-        kept = [p["serial"] / p["parallel"] for p in pairs if p.get("kept") and p.get("parallel")]
-        return kept or [p["serial"] / p["parallel"] for p in pairs if p.get("parallel")]
-    return [r for r in line.get("ratios") or [] if isinstance(r, (int, float)) and r > 0]
 
 
 def _add(series: Series, label: str, name: str, entry: dict) -> bool:
