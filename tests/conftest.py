@@ -56,13 +56,28 @@ def pytest_configure():
     tempfile.tempdir = None  # gettempdir() looks at TMPDIR again
 
 
+# loky's semaphores and joblib's memmapping folders carry the pid of the process that made them
+SHM_PID = re.compile(r"^(?:sem\.loky-|joblib_memmapping_folder_)(\d+)[-_]")
+
+
 def snapshot():
+    children = {p.pid for p in psutil.Process().children(recursive=True)}
     return {
-        "children": {p.pid for p in psutil.Process().children(recursive=True)},
+        "children": children,
         "threads": {t.ident for t in threading.enumerate()},
         "temp_files": set(glob.glob(os.path.join(tempfile.gettempdir(), "gilcore-*"))),
-        "shm": set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set(),
+        "shm": {name for name in (os.listdir("/dev/shm") if os.path.isdir("/dev/shm") else [])
+                if not _another_runs(name, children)},
     }
+
+
+def _another_runs(shm_name, children):
+    """An entry made by a live process outside this run (another test run on the machine), not a leak here."""
+    made_by = SHM_PID.match(shm_name)
+    if not made_by:
+        return False
+    pid = int(made_by.group(1))
+    return pid != os.getpid() and pid not in children and psutil.pid_exists(pid)
 
 
 def leaks(before, timeout=5.0):
