@@ -110,8 +110,10 @@ def _gilcore_version() -> str:
 
 def run_header(plan: Plan, argv: Sequence[str]) -> Dict[str, Any]:
     """The run's header; its A/A controls come one per measuring round ("aa" records)."""
+    from gilcore.provenance import this_build, this_machine
+
     return {"gilcore": _gilcore_version(), "python": describe_interpreter(), "executable": sys.executable,
-            "cpus": os.cpu_count(), "gil_enabled": gil_enabled(), "free_threaded": free_threaded_build(),
+            "build": this_build(with_config_args=True), "machine": this_machine(), "cpus": os.cpu_count(), "gil_enabled": gil_enabled(), "free_threaded": free_threaded_build(),
             "plan": [list(key) for key in plan.keys], "argv": list(argv), "started": time.time()}
 
 
@@ -236,6 +238,7 @@ SUBCOMMANDS = {
     "gil": "gilcore.gilprobes.cli:main",
     "site": "gilcore.site:main",
     "show": "gilcore.cli:main_show",
+    "compare": "gilcore.compare_cli:main",
 }
 
 

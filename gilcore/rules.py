@@ -37,6 +37,10 @@ PHYSICAL_LIMIT_ALLOWANCE = 1.05  # timer noise allowed above min(W, cores) (W on
 # --- how much evidence a cell needs ------------------------------------------------------------------
 MIN_CLEAN_PAIRS = 3  # fewer clean pairs in a cell: flagged (noisy or capacity-limited), never plain
 MIN_RUNS = 3  # fewer usable runs: the interval is not a between-run one; shown with its "runs x pairs"
+# --- comparing two sets of cells (gilcore.compare) ----------------------------------------------------
+# A change is reported only when its interval excludes no change and it is at least this large (asv
+# compare's default factor is 1.1 too); a cell with fewer than MIN_RUNS usable runs on a side is undecided.
+MIN_CHANGE = 0.10
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,234 @@
+"""Comparing two sets of cells: a seeded regression is caught and named alone, identical sets find
+nothing, flagged cells are undecided, a higher speedup is an improvement; builds and machines."""
+import json
+import math
+import random
+
+import pytest
+
+from gilcore import cellstore, cli, compare, provenance, ratios, replication
+
+BENCH = "bench_cpu.Countdown.track_speedup"
+SPEEDUPS = {"threads": 0.95, "pool-fork": 1.9, "pool-spawn": 1.8, "cython-threads": 1.97}
+ENVS = ("virtualenv-py3.12", "virtualenv-py3.13")
+PYENV_ARGS = ("'--prefix=/root/.pyenv/versions/3.11.7' '--enable-shared' '--libdir=/root/.pyenv/versions/3.11.7/lib' "
+              "'LDFLAGS=-L/root/.pyenv/versions/3.11.7/lib -Wl,-rpath,/root/.pyenv/versions/3.11.7/lib' "
+              "'CPPFLAGS=-I/root/.pyenv/versions/3.11.7/include'")
+DEBIAN_ARGS = ("'--enable-shared' '--prefix=/usr' '--libdir=/usr/lib/x86_64-linux-gnu' '--enable-ipv6' "
+               "'--with-computed-gotos' '--enable-optimizations' '--with-lto' 'MKDIR_P=/bin/mkdir -p' "
+               "'CC=x86_64-linux-gnu-gcc' 'CFLAGS=-g   -fstack-protector-strong -Wformat -Werror=format-security '")
+BUILD = {"implementation": "cpython", "version": "3.12.1", "build": "GIL", "origin": "pyenv", "flags": ["shared"],
+         "compiler": "GCC 12.2.0"}
+MACHINE = {"cpu": "AMD EPYC", "cores": 2, "memory_gib": 24, "name": "amd-epyc-2c-24g"}
+
+
+def cell_records(commit, env, seed, *, slower=(), runs=5, pairs=2, capacity=None):
+    """One commit's cell records: every strategy in ``runs`` runs of ``pairs`` pairs, with ~2 % noise per
+    run and per pair; each (strategy, env) in ``slower`` has its parallel time 25 % longer."""
+    rng = random.Random(seed)
+    records = []
+    for run in range(runs):
+        run_id = f"{commit[:4]}-{env}-{run}"
+        for strategy, speedup in SPEEDUPS.items():
+            run_luck = rng.lognormvariate(0, 0.02)
+            out = []
+            for _ in range(pairs):
+                serial = 0.3 * run_luck * rng.lognormvariate(0, 0.02)
+                parallel = 0.3 * run_luck * rng.lognormvariate(0, 0.02) / speedup
+                if (strategy, env) in slower:
+                    parallel *= 1.25
+                out.append({"serial": serial, "parallel": parallel, "steal": 0.0, "other_load": 0.0,
+                            "capacity": capacity, "capacity_needed": 2.0})
+            records.append({"format": cellstore.FORMAT, "benchmark": BENCH, "params": [strategy, "2"],
+                            "commit": commit, "env": env, "measured_at": run * 10.0, "limit": 2.1, "pairs": out,
+                            "run": {"id": run_id, "session": run_id}, "build": BUILD, "machine": MACHINE})
+    return records
+
+
+def write_results(folder, records):
+    cells = folder / "cells"
+    cells.mkdir(parents=True, exist_ok=True)
+    for record in records:
+        path = cells / f"{record['commit'][:8]}-{record['env']}.jsonl"
+        with open(path, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+    return str(folder)
+
+
+def run_compare(capsys, *argv):
+    code = cli.main(["compare", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def changed_cells(document):
+    return {(c["a"].split()[1], cell["cell"]) for c in document["comparisons"] for cell in c["cells"]
+            if cell["status"] == "changed"}
+
+
+def test_a_seeded_regression_is_caught_and_named_alone(tmp_path, capsys):
+    before, after = "1" * 40, "2" * 40
+    records = [r for env in ENVS for r in cell_records(before, env, seed=ENVS.index(env))]
+    records += [r for env in ENVS for r in cell_records(after, env, seed=7 + ENVS.index(env),
+                                                        slower={("pool-spawn", "virtualenv-py3.13")})]
+    results = write_results(tmp_path / "results", records)
+    code, out, _ = run_compare(capsys, "asv:1111..2222", "--results", results, "--json")
+    document = json.loads(out)
+    assert code == 0
+    assert changed_cells(document) == {("virtualenv-py3.13", f"{BENCH}(pool-spawn, 2)")}
+    (cell,) = [c for comp in document["comparisons"] for c in comp["cells"] if c["status"] == "changed"]
+    speedup = next(change for change in cell["changes"] if change["quantity"] == "speedup")
+    assert speedup["direction"] == "regression" and speedup["percent"] == pytest.approx(-20, abs=4)
+    assert speedup["percent_interval"][1] < 0 and speedup["reliability"] > 0.975
+    assert cell["changed"] == ["speedup", "parallel time"]  # the serial half did not move
+    assert all(comp["counts"]["undecided"] == 0 for comp in document["comparisons"])
+    # the table says the same in words, and CI's exit status follows the threshold it is given
+    code, out, err = run_compare(capsys, "asv:1111..2222", "--results", results, "--fail-on-regression", "15")
+    print(out)
+    assert code == 1 and "pool-spawn, 2)" in err and "regression" in out
+    assert out.count("regression") == 2 and "threads" not in out.split("changed beyond noise")[1].split("cells:")[0]
+    assert run_compare(capsys, "asv:1111..2222", "--results", results, "--fail-on-regression", "30")[0] == 0
+
+
+def test_independently_noisy_sets_of_the_same_cells_find_nothing():
+    for seed in range(20):
+        a = replication.estimate_all(cell_records("1" * 40, ENVS[0], seed), label=lambda env: "")
+        b = replication.estimate_all(cell_records("2" * 40, ENVS[0], seed + 100), label=lambda env: "")
+        side = lambda label, cells: compare.Side(label, {k[:2]: v for k, v in cells.items()}, BUILD, MACHINE)
+        result = compare.compare(side("A", a), side("B", b))
+        assert result.counts()["changed"] == 0 and result.counts()["unchanged"] == len(SPEEDUPS)
+
+
+def run_file(path, records):
+    header = {"record": "header", "python": "cpython-3.12.1", "build": BUILD, "machine": MACHINE, "plan": []}
+    lines = [header] + [dict(r, record="cell_run", workload="countdown", strategy=r["params"][0], workers=2,
+                             benchmark="countdown", env="cpython-3.12.1") for r in records]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return str(path)
+
+
+def test_two_identical_result_sets_find_nothing(tmp_path, capsys):
+    records = cell_records("1" * 40, ENVS[0], seed=3)
+    first, second = run_file(tmp_path / "a.jsonl", records), run_file(tmp_path / "b.jsonl", records)
+    code, out, _ = run_compare(capsys, first, second, "--fail-on-regression", "1")
+    assert code == 0, out
+    assert "no cell changed beyond its noise" in out and f"0 changed, {len(SPEEDUPS)} unchanged" in out
+    assert "builds and machines alike" in out
+
+
+def test_a_flagged_cell_is_undecided_never_a_change(tmp_path, capsys):
+    before = cell_records("1" * 40, ENVS[0], seed=1)
+    after = cell_records("2" * 40, ENVS[0], seed=2, slower={("pool-fork", ENVS[0])}, capacity=1.0)  # one core
+    results = write_results(tmp_path / "results", before + after)
+    code, out, _ = run_compare(capsys, f"asv:1111..2222:{ENVS[0]}", "--results", results, "--json",
+                               "--fail-on-regression", "5")
+    (comparison,) = json.loads(out)["comparisons"]
+    assert code == 0 and comparison["counts"]["changed"] == 0
+    assert comparison["counts"]["undecided"] == len(SPEEDUPS)  # every cell of B ran on one core of two
+    assert comparison["undecided_reasons"] == {"capacity-limited": len(SPEEDUPS)}
+    few = replication.estimate_all(cell_records("1" * 40, ENVS[0], seed=1, runs=2), label=lambda env: "")
+    cell = compare.compare_cell(("b", ()), few[(BENCH, ("threads", "2"), "")], few[(BENCH, ("threads", "2"), "")])
+    assert cell.status == "undecided" and cell.reasons == ["too few runs (< 3)"]
+
+
+def test_a_higher_speedup_is_an_improvement_and_fails_no_ci(tmp_path, capsys):
+    before = cell_records("1" * 40, ENVS[0], seed=1, slower={("pool-fork", ENVS[0])})
+    after = cell_records("2" * 40, ENVS[0], seed=2)  # pool-fork's parallel time back to normal: faster
+    results = write_results(tmp_path / "results", before + after)
+    code, out, _ = run_compare(capsys, f"asv:1111..2222:{ENVS[0]}", "--results", results, "--json",
+                               "--fail-on-regression", "5")
+    (comparison,) = json.loads(out)["comparisons"]
+    (cell,) = [c for c in comparison["cells"] if c["status"] == "changed"]
+    directions = {change["quantity"]: change["direction"] for change in cell["changes"]}
+    assert code == 0 and cell["params"] == ["pool-fork", "2"]
+    assert directions["speedup"] == "improvement" and directions["parallel time"] == "improvement"
+    assert compare.Change("serial time", 1.0, 0.8, None).direction == "improvement"
+
+
+def test_absolute_times_between_unlike_builds_are_marked_and_do_not_fail_ci(tmp_path, capsys):
+    records = cell_records("1" * 40, ENVS[0], seed=3)
+    slower = [dict(r, pairs=[dict(p, serial=p["serial"] * 1.3, parallel=p["parallel"] * 1.3) for p in r["pairs"]])
+              for r in cell_records("1" * 40, ENVS[0], seed=4)]
+    first = run_file(tmp_path / "a.jsonl", records)
+    second = tmp_path / "b.jsonl"
+    run_file(second, slower)
+    second.write_text(second.read_text().replace('"origin": "pyenv"', '"origin": "Debian"', 1))
+    code, out, _ = run_compare(capsys, first, str(second), "--fail-on-regression", "5")
+    assert code == 0 and "differs: origin pyenv vs Debian" in out
+    assert "serial time" in out and "* absolute time between unlike builds" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["asv:nothing"], "asv selector reads"),
+    (["asv:1111..9999"], "neither a commit nor an environment"),
+    (["one.jsonl"], "cannot read one.jsonl"),
+    (["asv:1111..2222", "x.jsonl"], "give it alone"),
+    (["asv:1111..2222", "--min-change", "nan"], "--min-change must be"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
+    results = write_results(tmp_path / "results", cell_records("1" * 40, ENVS[0], 1, runs=1)
+                            + cell_records("2" * 40, ENVS[0], 1, runs=1))
+    code, out, err = run_compare(capsys, *argv, "--results", results)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and out == ""
+
+
+def test_welch_and_the_t_distribution():
+    assert ratios.t_cdf(ratios.t95(4), 4) == pytest.approx(0.975, abs=1e-4)
+    assert ratios.t_cdf(-1.0, 2) == pytest.approx(0.21132, abs=1e-4)
+    test = compare.welch([0.0, 0.01, -0.01], [math.log(1.2) + x for x in (0.0, 0.01, -0.01)])
+    assert test.ratio == pytest.approx(1.2) and test.interval[0] > 1.15 and test.reliability > 0.999
+    assert compare.welch([0.0], [0.1, 0.2]) is None
+
+
+# ------------------------------------------------------------------------------ provenance
+
+def test_configure_flags_from_real_config_args():
+    assert provenance.configure_flags(PYENV_ARGS) == ["shared"]
+    assert provenance.configure_flags(DEBIAN_ARGS) == ["PGO", "LTO", "shared"]
+    assert provenance.configure_flags("'--disable-gil' '--prefix=/root/.cache/gilbench/cpython-3.13.5t'") == []
+    assert provenance.configure_flags("--with-lto=thin --enable-shared=no") == ["LTO"]
+    assert provenance.configure_flags("'unbalanced") == []
+
+
+def test_origin_and_what_differs_between_builds():
+    assert provenance.origin_of("/root/.pyenv/versions/3.11.7") == "pyenv"
+    assert provenance.origin_of("/root/.cache/gilbench/cpython-3.13.5t") == "source build"
+    assert provenance.origin_of("/root/.cache/gilbench/debian-python3.14/usr") == "Debian"
+    assert provenance.origin_of("/opt/python/3.12") == "other"
+    pyenv = dict(BUILD, flags=provenance.configure_flags(PYENV_ARGS))
+    debian = dict(BUILD, flags=provenance.configure_flags(DEBIAN_ARGS), origin="Debian", compiler="GCC 16.2.0")
+    assert provenance.build_differences(pyenv, dict(pyenv, version="3.13.0")) == []  # the version is compared
+    assert provenance.build_differences(pyenv, debian) == ["shared vs PGO+LTO+shared", "origin pyenv vs Debian",
+                                                           "GCC 12.2.0 vs GCC 16.2.0"]
+    assert provenance.build_differences(dict(pyenv, flags=[]), dict(pyenv, flags=["PGO", "LTO"])) == [
+        "none vs PGO+LTO"]
+    assert provenance.build_differences(None, pyenv) == ["build unknown"]
+    this = provenance.this_build()
+    assert this["version"].count(".") == 2 and this["build"] in ("GIL", "free-threaded") and "config_args" not in this
+
+
+def test_hardware_identity_names_different_cpus_differently():
+    epyc = provenance.machine_from_asv({"cpu": "AMD EPYC", "num_cpu": "2", "ram": "25276063744"})
+    xeon = provenance.machine_from_asv({"cpu": "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz", "num_cpu": "2",
+                                        "ram": "25276063744"})
+    assert epyc["name"] == "amd-epyc-2c-24g" and xeon["name"] == "intel-xeon-platinum-8375c-2c-24g"
+    assert provenance.machine_differences(epyc, xeon) == [
+        "AMD EPYC vs Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz"]
+    assert provenance.machine_differences(epyc, None) == ["machine unknown"]
+    here = provenance.this_machine()
+    assert here["cores"] and here["name"].endswith(f"-{here['cores']}c-{here['memory_gib']}g")
+
+
+def test_each_cell_record_and_run_header_carries_build_and_machine(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASV_CONF_DIR", str(tmp_path))
+    monkeypatch.setenv("ASV_ENV_NAME", "virtualenv-py3.12")
+    monkeypatch.setenv("ASV_COMMIT", "c" * 40)
+    monkeypatch.delenv("ASV_ENV_DIR", raising=False)
+    monkeypatch.delenv("GILCORE_CELLS_DIR", raising=False)
+    cellstore.record(BENCH, ["threads", 2], {"ratios": [1.0]})
+    (line,) = cellstore.load(str(tmp_path / "results"))
+    assert line["build"] == provenance.this_build() and line["machine"] == provenance.this_machine()
+    from gilcore.plan import make_plan
+
+    header = cli.run_header(make_plan(["countdown"], ["threads"], [2], None), [])
+    assert header["build"]["config_args"] is not None and header["machine"]["name"]
