@@ -274,10 +274,10 @@ def pairs_to_compare(args: argparse.Namespace, options: Sequence[str]) -> List[T
         if len(args.sides) != 1:
             raise UsageError("an asv: selector names both sides itself; give it alone")
         if options:
-            raise UsageError(f"unrecognized arguments: {' '.join(options)}")
+            raise UsageError(f"{' '.join(options)}: options for measuring; an asv: selector reads results/")
         return asv_sides(args.sides[0], args.results)
     if options and "interpreter" not in kinds:
-        raise UsageError(f"unrecognized arguments: {' '.join(options)}")
+        raise UsageError(f"{' '.join(options)}: options for measuring, and no interpreter is named to measure now")
     wanted = [spec for spec, kind in zip(args.sides, kinds) if kind == "interpreter"]
     measured = iter(sides_measured_now(wanted, options) if wanted else [])
     sides: List[compare.Side] = []
@@ -289,8 +289,30 @@ def pairs_to_compare(args: argparse.Namespace, options: Sequence[str]) -> List[T
     return list(zip(sides, sides[1:]))
 
 
+def split_measuring_options(argv: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """(compare's own arguments, the main command's options for measuring interpreters now), wherever
+    the latter stand: ``--workload countdown 3.11 3.13t`` must not read 'countdown' as a side."""
+    from gilcore.cli import build_parser as main_parser
+
+    own = build_parser()._option_string_actions  # argparse's table of option strings
+    measuring = main_parser()._option_string_actions
+    mine: List[str] = []
+    passed: List[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        name = token.split("=", 1)[0]
+        if name in measuring and name not in own:
+            passed.append(token)
+            if "=" not in token and measuring[name].nargs != 0:
+                passed += [value for value in [next(tokens, None)] if value is not None]
+        else:
+            mine.append(token)
+    return mine, passed
+
+
 def main(argv: Sequence[str]) -> int:
-    args, options = build_parser().parse_known_args(argv)
+    mine, options = split_measuring_options(argv)
+    args = build_parser().parse_args(mine)
     _percent(args.min_change, "--min-change")
     _percent(args.fail_on_regression, "--fail-on-regression")
     try:

@@ -158,12 +158,34 @@ def test_absolute_times_between_unlike_builds_are_marked_and_do_not_fail_ci(tmp_
     assert "serial time" in out and "* absolute time between unlike builds" in out
 
 
+def test_a_file_of_a_python_run_counts_as_each_interpreter_in_it(tmp_path, capsys):
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    run_file(first, cell_records("1" * 40, ENVS[0], seed=3))
+    run_file(second, cell_records("1" * 40, ENVS[0], seed=4, slower={("threads", ENVS[0])}))
+    both = tmp_path / "both.jsonl"
+    both.write_text(first.read_text() + second.read_text().replace("cpython-3.12.1", "cpython-3.13.0"))
+    code, out, _ = run_compare(capsys, str(both), "--json")
+    (comparison,) = json.loads(out)["comparisons"]
+    assert code == 0 and (comparison["a"], comparison["b"]) == ("cpython-3.12.1 (both.jsonl)",
+                                                                "cpython-3.13.0 (both.jsonl)")
+    assert [cell["params"] for cell in comparison["cells"] if cell["status"] == "changed"] == [["threads", "2"]]
+
+
+def test_options_for_measuring_are_told_apart_wherever_they_stand():
+    from gilcore.compare_cli import split_measuring_options
+
+    assert split_measuring_options(["--workload", "countdown", "3.11", "--json", "3.13t", "--runs=4", "--full"]) == (
+        ["3.11", "--json", "3.13t"], ["--workload", "countdown", "--runs=4", "--full"])
+
+
 @pytest.mark.parametrize("argv, message", [
     (["asv:nothing"], "asv selector reads"),
     (["asv:1111..9999"], "neither a commit nor an environment"),
     (["one.jsonl"], "cannot read one.jsonl"),
     (["asv:1111..2222", "x.jsonl"], "give it alone"),
     (["asv:1111..2222", "--min-change", "nan"], "--min-change must be"),
+    (["asv:1111..2222", "--workers", "2"], "options for measuring"),
+    (["a.jsonl", "b.jsonl", "--bogus"], "unrecognized arguments: --bogus"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
     results = write_results(tmp_path / "results", cell_records("1" * 40, ENVS[0], 1, runs=1)
