@@ -509,7 +509,7 @@ def _run_one(interpreter: Interpreter, args: argparse.Namespace, tree: Path, dig
                 key = (record["workload"], record["strategy"], record["workers"])
                 counted["ended"] += 1
                 progress.begin(f"{run.label}: {' '.join(map(str, key[:2]))} x{key[2]}")
-                progress.end(key, speedup_text(record) if kind == "cell" else "FAILED")
+                progress.end(key, speedup_text(record) if kind == "cell_run" else "FAILED")
         return bool(lines)
 
     command = [str(venv.python), "-c", CHILD_CODE, *child_arguments(args, output)]

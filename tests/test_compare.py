@@ -88,6 +88,8 @@ def test_a_seeded_regression_is_caught_and_named_alone(tmp_path, capsys):
     assert code == 1 and "pool-spawn, 2)" in err and "regression" in out
     assert out.count("regression") == 2 and "threads" not in out.split("changed beyond noise")[1].split("cells:")[0]
     assert run_compare(capsys, "asv:1111..2222", "--results", results, "--fail-on-regression", "30")[0] == 0
+    code, out, _ = run_compare(capsys, "asv:1111..2222", "--results", results, "--min-change", "30")
+    assert code == 0 and "no cell changed beyond its noise (at least 30 %" in out
 
 
 def test_independently_noisy_sets_of_the_same_cells_find_nothing():
