@@ -256,3 +256,33 @@ def test_each_cell_record_and_run_header_carries_build_and_machine(tmp_path, mon
 
     header = cli.run_header(make_plan(["countdown"], ["threads"], [2], None), [])
     assert header["build"]["config_args"] is not None and header["machine"]["name"]
+
+
+# ------------------------------------------------------------------------------ interpreters measured now
+
+def test_an_interpreter_that_cannot_be_measured_is_one_line_exit_1(monkeypatch, tmp_path, capsys):
+    from gilcore import multipython
+    from gilcore.interpreters import Interpreter
+
+    broken = [Interpreter(name=f"cpython-3.9{n}.0", executable="/bin/false", version=f"3.9{n}.0") for n in (8, 9)]
+    monkeypatch.setenv("GILBENCH_VENVS", str(tmp_path / "venvs"))
+    monkeypatch.setattr(multipython, "resolve_all", lambda specs: broken)
+    code, out, err = run_compare(capsys, "--workload", "countdown", "3.98", "3.99", "--strategy", "threads")
+    assert code == 1 and out.startswith("gilcore compare: cpython-3.98.0: no venv: python -m venv failed")
+    assert len(out.strip().splitlines()) == 1 and "Traceback" not in out + err
+
+
+@pytest.mark.slow
+def test_two_interpreters_measured_now_carry_their_own_builds(capsys):
+    from tests.test_multipython import THREE, cpython
+
+    if len(THREE) < 2:
+        pytest.skip("needs two of CPython 3.11, 3.12, 3.13 (scripts/setup-interpreters)")
+    code, out, err = run_compare(capsys, THREE[0], THREE[1], "--workload", "countdown", "--strategy", "threads",
+                                 "--workers", "1", "--repeats", "1", "--max-repeats", "1", "--json")
+    assert code == 0, err[-2000:]
+    (comparison,) = json.loads(out)["comparisons"]
+    versions = [cpython(v).version for v in THREE[:2]]
+    assert [comparison["a_build"]["version"], comparison["b_build"]["version"]] == versions
+    assert comparison["a_machine"] == comparison["b_machine"] == provenance.this_machine()
+    assert [c["params"] for c in comparison["cells"]] == [["threads", "1"]]
