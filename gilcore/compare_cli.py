@@ -217,6 +217,10 @@ def _value(quantity: str, value: float) -> str:
     return f"{value:.3f} s" if value >= 0.01 else f"{value * 1000:.2f} ms"
 
 
+def _reliability(probability: float) -> str:
+    return "> 99.9 %" if probability >= 0.9995 else f"{100 * probability:.1f} %"
+
+
 def _side_line(name: str, side: compare.Side) -> str:
     machine = side.machine.get("name") if side.machine else "machine unknown"
     return f"{name}: {side.label} -- {provenance.describe_build(side.build)}; {machine}"
@@ -229,14 +233,14 @@ def print_comparison(result: compare.Comparison, a: compare.Side, b: compare.Sid
     print("builds and machines alike" if not unlike else
           f"differs: {'; '.join(unlike)} (absolute times are marked; speedups are ratios within one process)")
     changed = result.with_status("changed")
-    rows = [["cell", "quantity", "A", "B", "change", "95 % interval", "sure", "runs x pairs A | B"]]
+    rows = [["cell", "quantity", "A", "B", "change", "95 % interval", "reliability", "runs x pairs A | B"]]
     for cell in changed:
         for change in cell.changed:
             low, high = change.test.interval if change.test else (math.nan, math.nan)
             rows.append([cell.name, change.quantity, _value(change.quantity, change.a),
                          _value(change.quantity, change.b), f"{change.percent:+.1f} % {change.direction}",
                          f"[{100 * (low - 1):+.1f} %, {100 * (high - 1):+.1f} %]",
-                         f"{100 * change.test.reliability:.1f} %" if change.test else "?",
+                         _reliability(change.test.reliability) if change.test else "?",
                          f"{cell.a.evidence if cell.a else '-'} | {cell.b.evidence if cell.b else '-'}"
                          + (" *" if change.mark else "")])
     if len(rows) > 1:
