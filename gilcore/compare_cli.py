@@ -150,63 +150,77 @@ def _env_matches(token: str, env: str) -> bool:
     return token in (env, label_from_env_name(env)) or env.endswith("-" + token) or env.endswith("py" + token)
 
 
+class _AsvStore:
+    """The cell records under results/ and the commits and environments they name, as a selector
+    refers to them."""
+
+    def __init__(self, selector: str, results_dir: str) -> None:
+        self.selector, self.results_dir = selector, results_dir
+        self.records = list(cellstore.load(results_dir))
+        if not self.records:
+            raise UsageError(f"{selector}: no cell records under {os.path.join(results_dir, cellstore.CELLS_DIR)}")
+        self.commits = sorted({str(r.get("commit", "")) for r in self.records})
+        self.envs = sorted({str(r.get("env", "")) for r in self.records})
+
+    def known(self) -> str:
+        return (f"commits with cell records: {', '.join(c[:8] for c in self.commits)}; "
+                f"environments: {', '.join(self.envs)}")
+
+    def commit_of(self, token: str) -> Optional[str]:
+        if not re.fullmatch(r"[0-9a-fA-F]{4,40}", token):
+            return None
+        found = [c for c in self.commits if c.startswith(token.lower())]
+        if len(found) > 1:
+            raise UsageError(f"{self.selector}: commit {token} is ambiguous ({', '.join(c[:8] for c in found)})")
+        return found[0] if found else None
+
+    def env_of(self, token: str) -> Optional[str]:
+        found = [e for e in self.envs if _env_matches(token, e)]
+        exact = [e for e in found if e == token]
+        if len(found) > 1 and not exact:
+            raise UsageError(f"{self.selector}: environment {token} is ambiguous ({', '.join(found)})")
+        return (exact or found or [None])[0]
+
+    def side(self, label: str, env: str, commit: Optional[str]) -> compare.Side:
+        picked = [r for r in self.records if r.get("env") == env and commit in (None, r.get("commit"))]
+        return _asv_side(label, picked, self.results_dir)
+
+    def measured(self, env: str, commit: str) -> bool:
+        return any(r.get("env") == env and r.get("commit") == commit for r in self.records)
+
+
 def asv_sides(selector: str, results_dir: str) -> List[Tuple[compare.Side, compare.Side]]:
     """The pairs of sides an ``asv:`` selector names (one per environment for a commit range)."""
     match = ASV.match(selector)
     if not match:
         raise UsageError(f"{selector}: an asv selector reads asv:C1..C2[:ENV] or asv:ENV1..ENV2[@COMMIT]")
-    records = list(cellstore.load(results_dir))
-    if not records:
-        raise UsageError(f"{selector}: no cell records under {os.path.join(results_dir, cellstore.CELLS_DIR)}")
-    commits = sorted({str(r.get("commit", "")) for r in records})
-    envs = sorted({str(r.get("env", "")) for r in records})
+    store = _AsvStore(selector, results_dir)
     left, right, env, at = (match.group(name) for name in ("left", "right", "env", "commit"))
-
-    def commit_of(token: str) -> Optional[str]:
-        found = [c for c in commits if re.fullmatch(r"[0-9a-fA-F]{4,40}", token) and c.startswith(token.lower())]
-        if len(found) > 1:
-            raise UsageError(f"{selector}: commit {token} is ambiguous ({', '.join(c[:8] for c in found)})")
-        return found[0] if found else None
-
-    def env_of(token: str) -> Optional[str]:
-        found = [e for e in envs if _env_matches(token, e)]
-        exact = [e for e in found if e == token]
-        if len(found) > 1 and not exact:
-            raise UsageError(f"{selector}: environment {token} is ambiguous ({', '.join(found)})")
-        return (exact or found or [None])[0]
-
-    known = (f"commits with cell records: {', '.join(c[:8] for c in commits)}; "
-             f"environments: {', '.join(envs)}")
-    if commit_of(left) and commit_of(right):
+    commits, envs = [store.commit_of(left), store.commit_of(right)], [store.env_of(left), store.env_of(right)]
+    first, second = commits
+    if first and second:
         if at:
             raise UsageError(f"{selector}: @COMMIT goes with two environments; two commits take :ENV")
-        first, second = commit_of(left), commit_of(right)
-        wanted = [env_of(env) for env in [env]] if env else [
-            e for e in envs if any(r.get("env") == e and r.get("commit") == first for r in records)
-            and any(r.get("env") == e and r.get("commit") == second for r in records)]
-        if None in wanted:
-            raise UsageError(f"{selector}: no environment {env} ({known})")
-        if not wanted:
-            raise UsageError(f"{selector}: no environment measured at both commits ({known})")
-        return [(_asv_side(f"{first[:8]} {e}", [r for r in records if r.get("commit") == first and r.get("env") == e],
-                           results_dir),
-                 _asv_side(f"{second[:8]} {e}", [r for r in records if r.get("commit") == second and r.get("env") == e],
-                           results_dir)) for e in wanted]
-    if env_of(left) and env_of(right):
+        wanted = [store.env_of(env)] if env else [e for e in store.envs
+                                                   if store.measured(e, first) and store.measured(e, second)]
+        if None in wanted or not wanted:
+            what = f"no environment {env}" if env else "no environment measured at both commits"
+            raise UsageError(f"{selector}: {what} ({store.known()})")
+        return [(store.side(f"{first[:8]} {e}", e, first), store.side(f"{second[:8]} {e}", e, second))
+                for e in wanted if e]
+    if envs[0] and envs[1]:
         if env:
             raise UsageError(f"{selector}: :ENV goes with two commits; two environments take @COMMIT")
-        chosen = commit_of(at) if at else None
+        chosen = store.commit_of(at) if at else None
         if at and not chosen:
-            raise UsageError(f"{selector}: no commit {at} ({known})")
+            raise UsageError(f"{selector}: no commit {at} ({store.known()})")
         where = f"@{chosen[:8]}" if chosen else " (every commit)"
-        sides = []
-        for token in (left, right):
-            name = env_of(token)
-            picked = [r for r in records if r.get("env") == name and (not chosen or r.get("commit") == chosen)]
-            sides.append(_asv_side(f"{name}{where}", picked, results_dir))
-        return [(sides[0], sides[1])]
-    bad = next(t for t in (left, right) if not (commit_of(t) or env_of(t)))
-    raise UsageError(f"{selector}: {bad!r} is neither a commit nor an environment ({known})")
+        return [(store.side(f"{envs[0]}{where}", envs[0], chosen), store.side(f"{envs[1]}{where}", envs[1], chosen))]
+    unknown = [token for token, c, e in zip((left, right), commits, envs) if not (c or e)]
+    if unknown:
+        raise UsageError(f"{selector}: {unknown[0]!r} is neither a commit nor an environment ({store.known()})")
+    raise UsageError(f"{selector}: one commit and one environment; give two commits (asv:C1..C2[:ENV]) "
+                     "or two environments (asv:ENV1..ENV2[@COMMIT])")
 
 
 # --------------------------------------------------------------------------- output

@@ -183,6 +183,9 @@ def test_options_for_measuring_are_told_apart_wherever_they_stand():
 @pytest.mark.parametrize("argv, message", [
     (["asv:nothing"], "asv selector reads"),
     (["asv:1111..9999"], "neither a commit nor an environment"),
+    (["asv:1111..3.12"], "one commit and one environment"),
+    (["asv:1111..2222:3.99"], "no environment 3.99"),
+    (["asv:3.12..3.12@9999"], "no commit 9999"),
     (["one.jsonl"], "cannot read one.jsonl"),
     (["asv:1111..2222", "x.jsonl"], "give it alone"),
     (["asv:1111..2222", "--min-change", "nan"], "--min-change must be"),
