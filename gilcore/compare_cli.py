@@ -97,16 +97,16 @@ def sides_of_file(path: str) -> List[compare.Side]:
 def sides_measured_now(specs: Sequence[str], options: Sequence[str]) -> List[compare.Side]:
     """The interpreters measured now with the main command's --python machinery, in the order named."""
     from gilcore.cli import build_parser as main_parser
-    from gilcore.multipython import run_interpreters
+    from gilcore.multipython import resolve_all, run_interpreters
 
+    if len(resolve_all(specs)) != len(specs):  # before anything is measured
+        raise UsageError(f"{' '.join(specs)}: the same interpreter is named twice")
     argv = list(options)
     for spec in specs:
         argv += ["--python", spec]
     runs, interrupted = run_interpreters(main_parser().parse_args(argv))
     if interrupted:
         raise KeyboardInterrupt
-    if len(runs) != len(specs):
-        raise UsageError(f"{' '.join(specs)}: the same interpreter is named twice")
     for run in runs:
         if run.header.get("error"):
             raise MeasurementFailed(f"{run.label}: {run.header['error']}")
