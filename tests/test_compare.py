@@ -289,3 +289,39 @@ def test_two_interpreters_measured_now_carry_their_own_builds(capsys):
     assert [comparison["a_build"]["version"], comparison["b_build"]["version"]] == versions
     assert comparison["a_machine"] == comparison["b_machine"] == provenance.this_machine()
     assert [c["params"] for c in comparison["cells"]] == [["threads", "1"]]
+
+
+# ------------------------------------------------------------------------------ records older than this
+
+def test_old_asv_records_take_their_machine_from_asvs_file_and_their_build_is_unknown(tmp_path, capsys):
+    strip = lambda records: [{k: v for k, v in r.items() if k not in ("build", "machine")} for r in records]
+    results = write_results(tmp_path / "results", strip(cell_records("1" * 40, ENVS[0], 1))
+                            + strip(cell_records("2" * 40, ENVS[0], 2)))
+    (tmp_path / "results" / "vm").mkdir()
+    for commit, cpu in (("1" * 8, "AMD EPYC"), ("2" * 8, "Intel(R) Xeon(R) CPU @ 2.20GHz")):
+        (tmp_path / "results" / "vm" / f"{commit}-{ENVS[0]}.json").write_text(json.dumps(
+            {"params": {"cpu": cpu, "num_cpu": "2", "ram": "25276063744", "machine": "vm"}}))
+    code, out, _ = run_compare(capsys, "asv:1111..2222", "--results", results, "--json")
+    (comparison,) = json.loads(out)["comparisons"]
+    assert comparison["a_build"] is None and comparison["build_differences"] == ["build unknown"]
+    assert comparison["a_machine"]["name"] == "amd-epyc-2c-24g"
+    assert comparison["machine_differences"] == ["AMD EPYC vs Intel(R) Xeon(R) CPU @ 2.20GHz"]
+    assert all(change["mark"] for cell in comparison["cells"] for change in cell["changes"]
+               if change["quantity"] != "speedup")
+
+
+def test_a_run_file_from_before_runs_were_recorded_is_one_run_per_cell(tmp_path, capsys):
+    def old_file(path, seed):
+        rng = random.Random(seed)
+        pairs = [{"serial": 0.3, "parallel": 0.3 / 1.9 * rng.lognormvariate(0, 0.02)} for _ in range(6)]
+        lines = [{"record": "header", "python": "cpython-3.12.1", "plan": [["countdown", "pool-fork", 2]]},
+                 {"record": "cell", "workload": "countdown", "strategy": "pool-fork", "workers": 2, "limit": 2.1,
+                  "pairs": pairs}]
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        return str(path)
+
+    code, out, _ = run_compare(capsys, old_file(tmp_path / "a.jsonl", 1), old_file(tmp_path / "b.jsonl", 2), "--json")
+    (comparison,) = json.loads(out)["comparisons"]
+    (cell,) = comparison["cells"]
+    assert code == 0 and cell["status"] == "undecided" and cell["evidence"] == ["1x6", "1x6"]
+    assert cell["reasons"] == ["too few runs (< 3)"] and comparison["build_differences"] == ["build unknown"]
