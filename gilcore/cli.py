@@ -113,7 +113,8 @@ def run_header(plan: Plan, argv: Sequence[str]) -> Dict[str, Any]:
     from gilcore.provenance import this_build, this_machine
 
     return {"gilcore": _gilcore_version(), "python": describe_interpreter(), "executable": sys.executable,
-            "build": this_build(with_config_args=True), "machine": this_machine(), "cpus": os.cpu_count(), "gil_enabled": gil_enabled(), "free_threaded": free_threaded_build(),
+            "build": this_build(with_config_args=True), "machine": this_machine(),  # what compare tells apart
+            "cpus": os.cpu_count(), "gil_enabled": gil_enabled(), "free_threaded": free_threaded_build(),
             "plan": [list(key) for key in plan.keys], "argv": list(argv), "started": time.time()}
 
 
