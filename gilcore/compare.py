@@ -27,7 +27,8 @@ per cell, and its unit is the run: runs first, then pairs within runs.
 
 Absolute times compare builds as much as releases, so a time change carries
 a mark saying what differs between the two builds or machines
-(gilcore.provenance); only unmarked ones count as regressions for CI.
+(gilcore.provenance), and a speedup one where the machines differ; only
+unmarked changes count as regressions for CI.
 """
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ class Change:
     a: float
     b: float
     test: Optional[TwoSample]
-    mark: str = ""  # what differs between the builds or machines (times only); "" when alike
+    mark: str = ""  # what differs between the builds or machines that matters here; "" when alike
 
     @property
     def ratio(self) -> float:
@@ -213,14 +214,15 @@ def _undecided(cell: CellEstimate, side: str) -> List[str]:
 
 
 def compare_cell(cell: CellId, a: Optional[CellEstimate], b: Optional[CellEstimate], time_mark: str = "",
-                 min_change: float = rules.MIN_CHANGE) -> CellComparison:
-    """One cell: its speedup and times compared run against run, and its status."""
+                 min_change: float = rules.MIN_CHANGE, speedup_mark: str = "") -> CellComparison:
+    """One cell: its speedup and times compared run against run, and its status; the marks say what
+    differs between the sides' builds or machines for the times and for the speedup."""
     if a is None or b is None:
         return CellComparison(cell, a, b, "only in B" if a is None else "only in A", min_change=min_change)
     reasons = list(dict.fromkeys(_undecided(a, "A") + _undecided(b, "B")))
     changes = []
     if a.estimate is not None and b.estimate is not None:
-        changes.append(Change(SPEEDUP, a.estimate, b.estimate, welch(a.run_logs, b.run_logs)))
+        changes.append(Change(SPEEDUP, a.estimate, b.estimate, welch(a.run_logs, b.run_logs), speedup_mark))
         for quantity, key in ((SERIAL, "serial"), (PARALLEL, "parallel")):
             a_logs, b_logs = _run_time_logs(a.runs, key), _run_time_logs(b.runs, key)
             if a_logs and b_logs:
@@ -237,6 +239,10 @@ def compare(a: Side, b: Side, min_change: float = rules.MIN_CHANGE) -> Compariso
     build = provenance.build_differences(a.build, b.build)
     machine = provenance.machine_differences(a.machine, b.machine)
     time_mark = "; ".join(build + machine)
-    cells = [compare_cell(cell, a.cells.get(cell), b.cells.get(cell), time_mark, min_change)
+    # A speedup is a ratio within one process: other flags or compilers move it little, other hardware
+    # (cores, caches) a lot. Marked only where the machines are known to differ, so that runs recorded
+    # before machines were cannot silence --fail-on-regression.
+    speedup_mark = "; ".join(d for d in machine if d != "machine unknown")
+    cells = [compare_cell(cell, a.cells.get(cell), b.cells.get(cell), time_mark, min_change, speedup_mark)
              for cell in sorted(set(a.cells) | set(b.cells))]
     return Comparison(a.label, b.label, cells, build, machine, min_change)

@@ -263,7 +263,7 @@ def print_comparison(result: compare.Comparison, a: compare.Side, b: compare.Sid
         for row in rows:
             print("  ".join(text.ljust(width) for text, width in zip(row, widths)).rstrip())
         if any(change.mark for cell in changed for change in cell.changed):
-            print("  * absolute time between unlike builds or machines: " + "; ".join(unlike))
+            print("  * measured on unlike builds or machines (a time), or machines (a speedup): " + "; ".join(unlike))
     else:
         print(f"no cell changed beyond its noise (at least {100 * result.min_change:g} %, "
               "interval excluding no change)")

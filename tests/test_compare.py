@@ -157,7 +157,7 @@ def test_absolute_times_between_unlike_builds_are_marked_and_do_not_fail_ci(tmp_
     second.write_text(second.read_text().replace('"origin": "pyenv"', '"origin": "Debian"', 1))
     code, out, _ = run_compare(capsys, first, str(second), "--fail-on-regression", "5")
     assert code == 0 and "differs: origin pyenv vs Debian" in out
-    assert "serial time" in out and "* absolute time between unlike builds" in out
+    assert "serial time" in out and "* measured on unlike builds" in out
 
 
 def test_a_file_of_a_python_run_counts_as_each_interpreter_in_it(tmp_path, capsys):
@@ -306,8 +306,7 @@ def test_old_asv_records_take_their_machine_from_asvs_file_and_their_build_is_un
     assert comparison["a_build"] is None and comparison["build_differences"] == ["build unknown"]
     assert comparison["a_machine"]["name"] == "amd-epyc-2c-24g"
     assert comparison["machine_differences"] == ["AMD EPYC vs Intel(R) Xeon(R) CPU @ 2.20GHz"]
-    assert all(change["mark"] for cell in comparison["cells"] for change in cell["changes"]
-               if change["quantity"] != "speedup")
+    assert all(change["mark"] for cell in comparison["cells"] for change in cell["changes"])  # other hardware
 
 
 def test_a_run_file_from_before_runs_were_recorded_is_one_run_per_cell(tmp_path, capsys):
@@ -325,3 +324,18 @@ def test_a_run_file_from_before_runs_were_recorded_is_one_run_per_cell(tmp_path,
     (cell,) = comparison["cells"]
     assert code == 0 and cell["status"] == "undecided" and cell["evidence"] == ["1x6", "1x6"]
     assert cell["reasons"] == ["too few runs (< 3)"] and comparison["build_differences"] == ["build unknown"]
+
+
+def test_a_speedup_is_marked_only_where_the_machines_are_known_to_differ():
+    cells = replication.estimate_all(cell_records("1" * 40, ENVS[0], 1), label=lambda env: "")
+    slower = replication.estimate_all(cell_records("2" * 40, ENVS[0], 2, slower={("threads", ENVS[0])}),
+                                      label=lambda env: "")
+    side = lambda found, build, machine: compare.Side("x", {k[:2]: v for k, v in found.items()}, build, machine)
+    xeon = dict(MACHINE, cpu="Intel Xeon")
+    cases = [(BUILD, MACHINE, False, 2),  # alike: the speedup and the parallel time count for CI
+             (dict(BUILD, origin="Debian"), None, False, 1),  # unlike build, machine unknown: the time is marked
+             (BUILD, xeon, True, 0)]  # other hardware: both marked
+    for b_build, b_machine, marked, regressions in cases:
+        result = compare.compare(side(cells, BUILD, MACHINE), side(slower, b_build, b_machine))
+        (cell,) = result.with_status("changed")
+        assert bool(cell.changes[0].mark) == marked and len(result.regressions(10)) == regressions
