@@ -244,8 +244,10 @@ def print_comparison(result: compare.Comparison, a: compare.Side, b: compare.Sid
     print(_side_line("A", a))
     print(_side_line("B", b))
     unlike = result.build_differences + result.machine_differences
-    print("builds and machines alike" if not unlike else
-          f"differs: {'; '.join(unlike)} (absolute times are marked; speedups are ratios within one process)")
+    other_hardware = [d for d in result.machine_differences if d != "machine unknown"]
+    what = "times and speedups are marked" if other_hardware else \
+        "absolute times are marked; a speedup is a ratio within one process"
+    print(f"differs: {'; '.join(unlike)} ({what})" if unlike else "builds and machines alike")
     changed = result.with_status("changed")
     rows = [["cell", "quantity", "A", "B", "change", "95 % interval", "reliability", "runs x pairs A | B"]]
     for cell in changed:
