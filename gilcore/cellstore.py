@@ -11,7 +11,8 @@ Each line carries its ``run`` (gilcore.replication.this_run: id, pid, time,
 session): asv calls a benchmark once per round, each round a fresh process,
 so ``asv run -a rounds=3`` appends three runs of every cell. ``record_aa``
 stores the A/A control of a session (bench_noise.NoiseControl) the same way,
-so each cell can be tied to the A/A of the session it was measured in.
+so each cell can be tied to the A/A of the session it was measured in. Each
+line also says the interpreter's build and the machine (gilcore.provenance).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import os
 import time
 from typing import Any, Dict, Iterator, List, Sequence
 
+from gilcore.provenance import this_build, this_machine
 from gilcore.replication import this_run
 
 CELLS_DIR = "cells"
@@ -71,6 +73,7 @@ def record(benchmark: str, params: Sequence[str], result: Any) -> None:
         "format": FORMAT, "benchmark": benchmark_name(benchmark), "params": [str(p) for p in params],
         "commit": installed_commit(), "env": os.environ["ASV_ENV_NAME"],
         "env_vars": {k: v for k, v in os.environ.items() if k == "PYTHON_GIL"},
+        "build": this_build(), "machine": this_machine(),  # what a comparison needs to tell alike from unlike
         "measured_at": time.time(), **(result if isinstance(result, dict) else result.to_dict()),
     }
     line.setdefault("run", this_run())

@@ -37,6 +37,27 @@ def t95(degrees_of_freedom: int) -> float:
     return _T95[degrees_of_freedom - 1] if degrees_of_freedom <= len(_T95) else 1.96
 
 
+def t_cdf(t: float, degrees_of_freedom: int) -> float:
+    """P(T <= t) for Student's t with an integer number of degrees of freedom (>= 1), from the closed
+    forms in theta = atan(t / sqrt(df)) (Abramowitz & Stegun 26.7.3-4): no SciPy in the core."""
+    df = max(1, int(degrees_of_freedom))
+    if math.isinf(t):
+        return 1.0 if t > 0 else 0.0
+    theta = math.atan(abs(t) / math.sqrt(df))
+    cos2, term, total = math.cos(theta) ** 2, 1.0, 1.0
+    if df % 2:  # odd: (2/pi) (theta + sin cos (1 + 2/3 cos^2 + 2*4/(3*5) cos^4 + ...))
+        for k in range(1, (df - 1) // 2):
+            term *= cos2 * (2 * k) / (2 * k + 1)
+            total += term
+        inside = (2 / math.pi) * (theta + (math.sin(theta) * math.cos(theta) * total if df > 1 else 0.0))
+    else:  # even: sin (1 + 1/2 cos^2 + 1*3/(2*4) cos^4 + ...)
+        for k in range(1, df // 2):
+            term *= cos2 * (2 * k - 1) / (2 * k)
+            total += term
+        inside = math.sin(theta) * total
+    return 0.5 + math.copysign(inside / 2, t)
+
+
 def geometric_mean(ratios: Sequence[float]) -> float:
     if not ratios:
         raise ValueError("no ratios")

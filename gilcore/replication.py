@@ -247,7 +247,7 @@ def measurement(record: Mapping[str, Any], aa: Optional[Mapping[str, Any]] = Non
     pairs = record.get("pairs")
     if not pairs and record.get("ratios"):  # records of bench_interpreters: ratios and one load figure
         load = {key: record.get(key) for key in ("steal", "other_load")}
-        pairs = [{"serial": r, "parallel": 1.0, **load} for r in record["ratios"]
+        pairs = [{"serial": r, "parallel": 1.0, "ratio_only": True, **load} for r in record["ratios"]
                  if isinstance(r, (int, float)) and r > 0]
     return RunMeasurement(run_id, session, float(record.get("measured_at") or 0.0),
                           flagged_pairs(pairs or [], limit), limit, rules.aa_in_bounds(aa),

@@ -45,6 +45,10 @@ BIMODAL_GAP = 4.0
 # was measured in this many runs at least and its largest is at most this factor above its smallest.
 MIN_DENOMINATOR_RUNS = 2
 MAX_DENOMINATOR_SPREAD = 1.5
+# --- comparing two sets of cells (gilcore.compare) ----------------------------------------------------
+# A change is reported only when its interval excludes no change and it is at least this large (asv
+# compare's default factor is 1.1 too); a cell with fewer than MIN_RUNS usable runs on a side is undecided.
+MIN_CHANGE = 0.10
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ def test_every_bound_is_pinned():
     assert (rules.MIN_CAPACITY_SHARE, rules.MAX_AA_BIAS, rules.MAX_AA_SPREAD) == (0.8, 0.05, 0.15)
     assert (rules.PHYSICAL_LIMIT_ALLOWANCE, rules.MIN_CLEAN_PAIRS, rules.MIN_RUNS) == (1.05, 3, 3)
     assert (rules.BIMODAL_GAP, rules.MIN_DENOMINATOR_RUNS, rules.MAX_DENOMINATOR_SPREAD) == (4.0, 2, 1.5)
+    assert rules.MIN_CHANGE == 0.10
 
 
 def test_the_rules_are_named_and_only_the_meters_exclude_pairs():

@@ -91,7 +91,10 @@ def _gilcore_version() -> str:
 
 def run_header(plan: Plan, argv: Sequence[str]) -> Dict[str, Any]:
     """The run's header; its A/A controls come one per measuring round ("aa" records)."""
+    from gilcore.provenance import this_build, this_machine
+
     return {"gilcore": _gilcore_version(), "python": describe_interpreter(), "executable": sys.executable,
+            "build": this_build(with_config_args=True), "machine": this_machine(),  # what compare tells apart
             "cpus": os.cpu_count(), "gil_enabled": gil_enabled(), "free_threaded": free_threaded_build(),
             "plan": [list(key) for key in plan.keys], "argv": list(argv), "started": time.time()}
 
@@ -217,6 +220,7 @@ SUBCOMMANDS = {
     "gil": "gilcore.cli.gil:main",
     "site": "gilcore.publish.site:main",
     "show": "gilcore.cli:main_show",
+    "compare": "gilcore.cli.compare:main",
 }
 
 

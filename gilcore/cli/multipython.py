@@ -30,7 +30,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from gilcore import paths
 from gilcore.pythons import discovery, interpreters
@@ -382,6 +382,22 @@ def stall_limit(args: argparse.Namespace) -> float:
 def main_compare(args: argparse.Namespace) -> int:
     """Run the cells on every --python interpreter in turn; one table (or --json) with all of them."""
     from gilcore.cli import table
+
+    runs, interrupted = run_interpreters(args)
+    if args.json:
+        print(json.dumps({"interpreters": [dict(run.to_json(), venv=run.header.get("venv"),
+                                                error=run.header.get("error")) for run in runs]},
+                         indent=1, default=repr))
+    else:
+        table.print_comparison(runs)
+    if interrupted:
+        raise KeyboardInterrupt
+    return 1 if any(run.failures or run.header.get("error") for run in runs) else 0
+
+
+def run_interpreters(args: argparse.Namespace) -> Tuple[List[Run], bool]:
+    """Every --python interpreter's run, in turn (``args`` as the main command parses them), and whether
+    a Ctrl-C stopped them; raises UsageError when every interpreter refused the input alike."""
     from gilcore.cli.progress import Progress
 
     _validate(args)
@@ -404,15 +420,7 @@ def main_compare(args: argparse.Namespace) -> int:
         errors = {run.header["error"] for run in runs}
         if len(errors) == 1:  # every interpreter refused the input the same way: the input is wrong
             raise UsageError(errors.pop())
-    if args.json:
-        print(json.dumps({"interpreters": [dict(run.to_json(), venv=run.header.get("venv"),
-                                                error=run.header.get("error")) for run in runs]},
-                         indent=1, default=repr))
-    else:
-        table.print_comparison(runs)
-    if interrupted:
-        raise KeyboardInterrupt
-    return 1 if any(run.failures or run.header.get("error") for run in runs) else 0
+    return runs, interrupted
 
 
 def _run_one(interpreter: Interpreter, args: argparse.Namespace, tree: Path, digest: str, scratch: Path,
@@ -457,7 +465,7 @@ def _run_one(interpreter: Interpreter, args: argparse.Namespace, tree: Path, dig
                 key = (record["workload"], record["strategy"], record["workers"])
                 counted["ended"] += 1
                 progress.begin(f"{run.label}: {' '.join(map(str, key[:2]))} x{key[2]}")
-                progress.end(key, speedup_text(record) if kind == "cell" else "FAILED")
+                progress.end(key, speedup_text(record) if kind == "cell_run" else "FAILED")
         return bool(lines)
 
     command = [str(venv.python), "-c", CHILD_CODE, *child_arguments(args, output)]
