@@ -27,22 +27,22 @@ AA_SPREAD_PERCENT = "bench_noise.NoiseControl.track_aa_spread_percent"
 LISTED_RUNS = 3  # up to this many runs, each one's control is listed; more: a summary with n
 
 
-def _asv_value(data: Mapping[str, Any], name: str, current: Mapping[str, Any]) -> Optional[float]:
-    """One unparameterised asv value of a result file; None when absent, failed or superseded."""
+def _asv_value(data: Mapping[str, Any], name: str) -> Optional[float]:
+    """One unparameterised asv value of a result file; None when absent or failed. Its benchmark version
+    does not matter here: the control belongs to the cells of its own file's run, measured by the code of
+    that same commit, whichever version is current (the version rule keeps it off the published tables)."""
     try:
         entry = dict(zip(data["result_columns"], data["results"][name]))
     except (KeyError, TypeError):
-        return None
-    if rules.superseded(entry.get("version"), current.get(name)):
         return None
     value = entry.get("result")
     value = value[0] if isinstance(value, list) and value else value
     return float(value) if isinstance(value, (int, float)) and value == value else None
 
 
-def from_asv_file(data: Mapping[str, Any], current: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+def from_asv_file(data: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
     """The control record of an asv result file's commit and environment; None without an A/A there."""
-    ratio, spread = (_asv_value(data, name, current) for name in (AA_RATIO, AA_SPREAD_PERCENT))
+    ratio, spread = (_asv_value(data, name) for name in (AA_RATIO, AA_SPREAD_PERCENT))
     if ratio is None or spread is None or not data.get("commit_hash") or not data.get("env_name"):
         return None
     return {"kind": AA_KIND, "commit": str(data["commit_hash"]), "env": str(data["env_name"]),

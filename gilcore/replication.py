@@ -78,6 +78,7 @@ class RunMeasurement:
     commit: str = ""  # the code measured (asv: the commit installed; CLI: empty)
     env: str = ""  # the environment as recorded (asv's environment name; CLI: the interpreter)
     aa: Optional[Mapping[str, Any]] = None  # the run's A/A control itself (ratio, spread), when known
+    legacy: bool = False  # recorded before runs were (no run id): measured by the earlier procedure
 
     @property
     def clean_ratios(self) -> List[float]:
@@ -251,7 +252,8 @@ def measurement(record: Mapping[str, Any], aa: Optional[Mapping[str, Any]] = Non
                  if isinstance(r, (int, float)) and r > 0]
     return RunMeasurement(run_id, session, float(record.get("measured_at") or 0.0),
                           flagged_pairs(pairs or [], limit), limit, rules.aa_in_bounds(aa),
-                          str(record.get("commit") or ""), str(record.get("env") or ""), aa or None)
+                          str(record.get("commit") or ""), str(record.get("env") or ""), aa or None,
+                          legacy=not (record.get("run") or {}).get("id"))
 
 
 def group_records(records: Iterable[Mapping[str, Any]],
@@ -282,6 +284,19 @@ def group_records(records: Iterable[Mapping[str, Any]],
     for runs in grouped.values():
         runs.sort(key=lambda run: run.measured_at)
     return grouped
+
+
+def current_procedure(runs: Sequence[RunMeasurement], counts: Optional[rules.RuleCounts] = None
+                      ) -> List[RunMeasurement]:
+    """Rule 'older-procedure': where a cell has runs recorded with a run id (the procedure of runs as the
+    unit of replication), its legacy runs (one per commit and environment, before run ids) are left out;
+    a cell with legacy runs alone keeps them, flagged by 'few-runs' as it has one run per commit."""
+    current = [run for run in runs if not run.legacy]
+    if not current or len(current) == len(runs):
+        return list(runs)
+    if counts is not None:
+        counts["older-procedure"] += len(runs) - len(current)
+    return current
 
 
 def estimate_all(records: Iterable[Mapping[str, Any]],

@@ -86,6 +86,9 @@ RULES: Dict[str, Rule] = {rule.name: rule for rule in (
     Rule("older-benchmark-version", "result", "exclude",
          "an asv result measured by an older version of its benchmark (asv's code hash) is left out: "
          "it was measured another way"),
+    Rule("older-procedure", "run", "exclude",
+         "a run recorded before runs were (no run id: one per commit and environment, the earlier "
+         "procedure) is left out of a cell that has runs recorded with one"),
     Rule("commits-pooled", "cell", "pool",
          "the usable runs of every commit measured with the benchmark's current version form one cell"),
     Rule("all-runs-excluded", "cell", "flag",

@@ -11,12 +11,12 @@ def asv_file(ratio, spread_percent, version="v1"):
 
 
 def test_an_asv_files_control_is_a_control_record_of_its_commit_and_environment():
-    record = aacontrol.from_asv_file(asv_file(1.01, 12.0), {})
+    record = aacontrol.from_asv_file(asv_file(1.01, 12.0))
     assert record["kind"] == "aa" and record["commit"] == "c" * 40 and record["env"] == "virtualenv-py3.12"
     assert record["aa"] == {"ratio": 1.01, "spread": 0.12}
-    assert aacontrol.from_asv_file({"results": {}, "result_columns": COLUMNS}, {}) is None
-    # measured by another version of the control: not this control
-    assert aacontrol.from_asv_file(asv_file(1.01, 12.0), {aacontrol.AA_RATIO: "v2"}) is None
+    assert aacontrol.from_asv_file({"results": {}, "result_columns": COLUMNS}) is None
+    # measured by an older version of the control benchmark: still the control of its own file's run
+    assert aacontrol.from_asv_file(asv_file(1.01, 12.0, version="v0")) == record
 
 
 def test_cells_without_a_run_id_are_tied_to_their_files_control():
@@ -24,7 +24,7 @@ def test_cells_without_a_run_id_are_tied_to_their_files_control():
             "env": "virtualenv-py3.12", "measured_at": 5.0, "limit": 2.1,
             "pairs": [{"serial": 2.0, "parallel": 1.0}] * 3}
     for spread, usable in ((12.0, True), (28.0, False)):
-        grouped = replication.group_records([aacontrol.from_asv_file(asv_file(1.0, spread), {}), cell])
+        grouped = replication.group_records([aacontrol.from_asv_file(asv_file(1.0, spread)), cell])
         (run,) = grouped[("b.B.track_speedup", ("threads", "2"), "virtualenv-py3.12")]
         assert run.usable is usable and run.aa == {"ratio": 1.0, "spread": spread / 100}
 

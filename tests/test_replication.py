@@ -133,3 +133,14 @@ def test_cli_rounds_measure_every_cell_in_the_minimum_runs_then_only_the_wide_on
     assert asked[3:] == [["wide"]]  # one more run, for the wide cell only, and the budget (3.75 s) is spent
     by_cell = {row["workload"]: row for row in rounds.aggregate(records)}
     assert by_cell["tight"]["evidence"] == "3x2" and set(by_cell) == {"tight", "wide"}
+
+
+def test_runs_of_the_earlier_procedure_give_way_to_runs_with_ids():
+    legacy = [record(None, [1.2, 1.3, 1.25], commit=c * 40, at=i) for i, c in enumerate("ab")]
+    current = [record(f"r{i}", [1.9, 1.95, 1.92], at=10 + i) for i in range(3)]
+    (runs,) = replication.group_records(legacy + current).values()
+    counts = replication.rules.RuleCounts()
+    kept = replication.current_procedure(runs, counts)
+    assert [run.run_id for run in kept] == ["r0", "r1", "r2"] and counts["older-procedure"] == 2
+    (alone,) = replication.group_records(legacy).values()  # legacy runs alone stay, one per commit
+    assert len(replication.current_procedure(alone, counts)) == 2 and counts["older-procedure"] == 2

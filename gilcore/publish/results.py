@@ -147,17 +147,19 @@ def load(results_dir: str) -> LoadedResults:
             problems.append(f"skipped {path}: not a readable asv result file ({error.__class__.__name__})")
             continue
         label = environment_label(data)
-        controls += [control for control in [aacontrol.from_asv_file(data, current)] if control]
+        controls += [control for control in [aacontrol.from_asv_file(data)] if control]
         kept_any = False
         one_run: Series = defaultdict(lambda: defaultdict(list))  # this file's GIL probes
         for name, row in results.items():
             try:
                 entry = dict(zip(columns, row))
+                if name.startswith(proberuns.NOISE):  # the run's own A/A: its version does not matter for that
+                    _add(one_run, label, name, entry)
                 if rules.superseded(entry.get("version"), current.get(name)):
                     superseded += 1
                     continue
                 kept_any = _add(series, label, name, entry) or kept_any
-                if proberuns.wanted(name):
+                if proberuns.wanted(name) and not name.startswith(proberuns.NOISE):
                     _add(one_run, label, name, entry)
             except (TypeError, ValueError, IndexError):
                 problems.append(f"skipped {name} in {path}: malformed entry")
@@ -182,7 +184,10 @@ def _load_cells(results_dir: str, controls: Sequence[dict] = ()
     pooled: Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]] = defaultdict(dict)
     grouped = replication.group_records([*controls, *cellstore.load(results_dir)], label_from_env_name)
     for (benchmark, params, env), runs in sorted(grouped.items()):
+        older = rules.RuleCounts()
+        runs = replication.current_procedure(runs, older)
         cell = replication.estimate_cell(runs, runs[-1].limit)
+        cell.counts.update(older)
         if cell.estimate is None:
             continue
         used = [run for run in runs if run.usable] or [run for run in runs if run.pairs]
