@@ -467,8 +467,9 @@ def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_na
         "Every pair is kept; the rules below flag or leave values out, never by the ratio's size alone. "
         "*noisy* / *capacity-limited* / *A/A out of bounds*: fewer than 3 clean pairs, and why; "
         "a value above the physical limit (workers x 1.05 on I/O, min(workers, cores) x 1.05 on CPU) is "
-        "noise and is not shown as a number. 'A/A noise' is the environment's control: the same serial "
-        "work timed against itself, which should give x1.00. "
+        "noise and is not shown as a number. 'A/A noise' lists the control of each run the cells come from "
+        "(commit, spread, ratio): the same serial work timed against itself, which should give x1.00; a run "
+        "out of bounds is left out of its cells. "
         "'GIL off' / 'GIL on' / 'default' are one free-threaded binary with PYTHON_GIL=0, 1 and unset.",
         "",
     ]
