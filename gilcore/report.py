@@ -11,8 +11,9 @@ gilcore.cellstore), over every commit measured with the benchmark's current
 version: the hierarchical estimate of gilcore.replication (runs, then pairs),
 a 95 % interval, n and runs x pairs; cells without enough clean pairs are
 flagged with the reason (gilcore.rules, counted in the method section), and a
-value above the physical limit (W x 1.05) is never printed as a plain number. Each
-environment's A/A noise figure heads the tables. Results from an older
+value above the physical limit (W x 1.05) is never printed as a plain number. The
+A/A control of each run behind an environment's cells heads the tables
+(gilcore.aacontrol); a run out of bounds is left out. Results from an older
 version of a benchmark (asv's code hash) are left out: they were measured
 another way. It writes Markdown, an HTML page for the published site, and
 SVG charts.
