@@ -73,9 +73,12 @@ def rows(loaded: "LoadedResults", counts: Optional[rules.RuleCounts] = None) -> 
         # With the GIL off the switching probe's threads only fight over its shared counter: no GIL figure.
         cells = []
         for env in envs:
+            if gil_only and _without_gil(loaded, env):
+                cells.append("no GIL")
+                continue
             found = proberuns.cell(runs, benchmark, params, env)
             counts["bimodal"] += judge_modes and found.bimodal
-            cells.append("no GIL" if gil_only and _without_gil(loaded, env) else found.text(fmt, judge_modes))
+            cells.append(found.text(fmt, judge_modes))
         if any(cell not in ("—", "no GIL") for cell in cells):
             table.append([label] + cells)
 

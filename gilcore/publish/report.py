@@ -11,8 +11,9 @@ gilcore.cellstore), over every commit measured with the benchmark's current
 version: the hierarchical estimate of gilcore.replication (runs, then pairs),
 a 95 % interval, n and runs x pairs; cells without enough clean pairs are
 flagged with the reason (gilcore.rules, counted in the method section), and a
-value above the physical limit (W x 1.05) is never printed as a plain number. Each
-environment's A/A noise figure heads the tables. Results from an older
+value above the physical limit (W x 1.05) is never printed as a plain number. The
+A/A control of each run behind an environment's cells heads the tables
+(gilcore.aacontrol); a run out of bounds is left out. Results from an older
 version of a benchmark (asv's code hash) are left out: they were measured
 another way. It writes Markdown, an HTML page for the published site, and
 SVG charts.
@@ -274,8 +275,9 @@ def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_na
         "Every pair is kept; the rules below flag or leave values out, never by the ratio's size alone. "
         "*noisy* / *capacity-limited* / *A/A out of bounds*: fewer than 3 clean pairs, and why; "
         "a value above the physical limit (workers x 1.05 on I/O, min(workers, cores) x 1.05 on CPU) is "
-        "noise and is not shown as a number. 'A/A noise' is the environment's control: the same serial "
-        "work timed against itself, which should give x1.00. "
+        "noise and is not shown as a number. 'A/A noise' lists the control of each run the cells come from "
+        "(commit, spread, ratio): the same serial work timed against itself, which should give x1.00; a run "
+        "out of bounds is left out of its cells. "
         "'GIL off' / 'GIL on' / 'default' are one free-threaded binary with PYTHON_GIL=0, 1 and unset.",
         "",
     ]
