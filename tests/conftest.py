@@ -3,6 +3,7 @@ what applies here (the rest counted, not generated), the interpreters and tools 
 where absent, a failure in CI), folders kept between runs, and the closing count of the run."""
 import collections
 import contextlib
+import dataclasses
 import fcntl
 import functools
 import glob
@@ -160,7 +161,7 @@ def available_strategies(what, names, slow=()):
 def need(what, how):
     """Ends a test whose ``what`` is missing: a skip, but in CI a failure naming it."""
     if CI:
-        pytest.fail(f"GILBENCH_CI: {what} is missing, and CI was promised it ({how})", pytrace=False)
+        pytest.fail(f"GILBENCH_CI: missing {what}, which CI was promised ({how})", pytrace=False)
     pytest.skip(f"no {what} here ({how})")
 
 
@@ -171,27 +172,31 @@ def found_interpreters():
     return sorted(found, key=lambda i: [int(n) for n in re.findall(r"\d+", i.version)[:3]], reverse=True)
 
 
-def find_cpython(version, free_threaded=False):
-    """The newest CPython of that minor version (or exact version) found here, else None."""
-    for interpreter in found_interpreters():
-        if (interpreter.implementation == "cpython" and interpreter.free_threaded == free_threaded
-                and (interpreter.version == version or interpreter.version.startswith(version + "."))):
-            return interpreter
-    return None
+def find_interpreter(command):
+    """The newest interpreter found here that discovery calls ``command`` (python3.13t, pypy3, jython), or None."""
+    return next((i for i in found_interpreters() if discovery.command_name(dataclasses.asdict(i)) == command), None)
 
 
-def need_cpython(version, free_threaded=False):
-    """``find_cpython``'s interpreter; without one the test skips (fails in CI, where it is promised)."""
-    found = find_cpython(version, free_threaded)
+def need_interpreter(command):
+    """``find_interpreter``'s; without one the test skips, or fails in CI if it was promised."""
+    found = find_interpreter(command)
     if found:
         return found
-    command = f"python{version}{'t' if free_threaded else ''}"
     # discovery's wanted interpreters are what scripts/setup-interpreters provides or reports missing,
     # each with how to get it: "python2.7: not found (pyenv install 2.7)"
     promised = dict(re.match(r"(\S+): not found \((.*)\)$", line).groups() for line in discovery.missing([]))
     if command in promised:
         need(command, promised[command])
     pytest.skip(f"no {command} here")
+
+
+def find_cpython(version, free_threaded=False):
+    """The newest CPython of that minor version ("3.13") found here, else None."""
+    return find_interpreter(f"python{version}{'t' if free_threaded else ''}")
+
+
+def need_cpython(version, free_threaded=False):
+    return need_interpreter(f"python{version}{'t' if free_threaded else ''}")
 
 
 # ----------------------------------------------------------------- folders kept between runs

@@ -11,7 +11,7 @@ import pytest
 
 from gilcore.pythons import interpreters
 
-from .conftest import need_cpython
+from .conftest import need_cpython, need_interpreter
 
 SMALL = 20_000
 
@@ -53,6 +53,19 @@ def test_probe_on_python27(no_leaks):
     result = interpreters.probe(python27.executable, SMALL, 2, timeout=60)
     check_result(result, "cpython", python27.version)
     assert result["gil"] == "enabled" and result["gil_source"] == "implementation"
+
+
+@pytest.mark.parametrize("command, implementation, gil", [("pypy3", "pypy", "enabled"), ("jython", "jython", "none")])
+def test_probe_on_pypy_and_jython(command, implementation, gil, no_leaks):
+    """`python -m gilcore interpreters` compares them too; Jython has no multiprocessing and says so."""
+    found = need_interpreter(command)
+    result = interpreters.probe(found.executable, SMALL, 2, timeout=180)
+    assert result["implementation"] == implementation and result["gil"] == gil
+    assert result["serial_seconds"] > 0 and result["threads_speedup"] > 0
+    if implementation == "jython":
+        assert result["pool_unavailable"].startswith("no multiprocessing module") and result["pool_speedup"] is None
+    else:
+        assert result["pool_unavailable"] is None and result["pool_speedup"] > 0
 
 
 def test_probe_rejects_bad_arguments():
