@@ -21,7 +21,7 @@ import psutil
 import pytest
 
 import gilcore
-from gilcore.pythons import discovery, interpreters
+from gilcore.pythons import discovery, interpreters, wanted
 
 # A test run started in the background (`cmd &` in a script, nohup) inherits SIGINT ignored, and so would
 # every child it starts: the Ctrl-C tests need children that take SIGINT as a terminal delivers it.
@@ -182,9 +182,8 @@ def need_interpreter(command):
     found = find_interpreter(command)
     if found:
         return found
-    # discovery's wanted interpreters are what scripts/setup-interpreters provides or reports missing,
-    # each with how to get it: "python2.7: not found (pyenv install 2.7)"
-    promised = dict(re.match(r"(\S+): not found \((.*)\)$", line).groups() for line in discovery.missing([]))
+    # the one list of wanted interpreters: what scripts/setup-interpreters makes, installs or reports missing
+    promised = {w.command: wanted.how_to_get(w) for w in wanted.WANTED}
     if command in promised:
         need(command, promised[command])
     pytest.skip(f"no {command} here")

@@ -277,15 +277,15 @@ def test_an_interpreter_that_cannot_be_measured_is_one_line_exit_1(monkeypatch, 
 
 @pytest.mark.slow
 def test_two_interpreters_measured_now_carry_their_own_builds(capsys):
-    from tests.test_multipython import THREE, cpython
+    from tests.conftest import find_cpython
+    from tests.test_multipython import cpythons
 
-    if len(THREE) < 2:
-        pytest.skip("needs two of CPython 3.11, 3.12, 3.13 (scripts/setup-interpreters)")
-    code, out, err = run_compare(capsys, THREE[0], THREE[1], "--workload", "countdown", "--strategy", "threads",
+    two = cpythons(2)[:2]
+    code, out, err = run_compare(capsys, two[0], two[1], "--workload", "countdown", "--strategy", "threads",
                                  "--workers", "1", "--repeats", "1", "--max-repeats", "1", "--json")
     assert code == 0, err[-2000:]
     (comparison,) = json.loads(out)["comparisons"]
-    versions = [cpython(v).version for v in THREE[:2]]
+    versions = [find_cpython(v).version for v in two]
     assert [comparison["a_build"]["version"], comparison["b_build"]["version"]] == versions
     assert comparison["a_machine"] == comparison["b_machine"] == provenance.this_machine()
     assert [c["params"] for c in comparison["cells"]] == [["threads", "1"]]

@@ -16,6 +16,8 @@ import pytest
 from gilcore.pythons import interpreters
 from gilcore.strategies import _internals, children
 
+from .conftest import need
+
 INTERNALS = _internals.__file__
 
 
@@ -95,7 +97,7 @@ def _cpythons_312_and_newer():
 @pytest.mark.parametrize("name", sorted(_cpythons_312_and_newer()) or ["none"])
 def test_subinterpreter_internals_on_every_cpython_here(name):
     if name == "none":
-        pytest.skip("no CPython 3.12 or newer here")
+        need("a CPython 3.12 or newer", "scripts/setup-interpreters makes 3.13, 3.14 and 3.15")
     interpreter = _cpythons_312_and_newer()[name]
     done = subprocess.run([interpreter.executable, "-c", CANARY, INTERNALS], capture_output=True, text=True,
                           timeout=120, env=dict(os.environ, PYTHONPATH=""), stdin=subprocess.DEVNULL)

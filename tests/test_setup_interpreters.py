@@ -187,7 +187,8 @@ def test_builds_free_threaded_cpython_from_a_loopback_tarball_and_reuses_it(http
     (folder / "3.13.5").mkdir()
     shutil.copy(cached_3135_tarball(), folder / "3.13.5" / "Python-3.13.5.tar.xz")
     env = {"GILBENCH_CPYTHON_SOURCES": "url", "GILBENCH_CPYTHON_URL": url}
-    with kept_folder("setup-interpreters-3.13t", source_key(SCRIPT, PYTHONS, os.path.join(ROOT, "gilcore", "paths.py"))) as (cache, built_before):
+    made_from = source_key(SCRIPT, PYTHONS, os.path.join(ROOT, "gilcore", "paths.py"))
+    with kept_folder("setup-interpreters-3.13t", made_from) as (cache, built_before):
         if not built_before:
             done = setup(cache, "--only", "3.13t", env=env, timeout=3600)
             assert done.returncode == 0, done.stdout[-3000:]
