@@ -11,8 +11,11 @@ every pair, its meters' figures and the run (this process) go to
 results/cells/ beside asv's result: each asv round is one run of the cell
 (gilcore.replication).
 """
+import math
+
 import gilcore
 from gilcore import cellstore
+from gilcore.replication import this_run
 
 WORKERS = gilcore.worker_counts()  # 1, 2, 4 ... up to this machine's cores
 PROCESS_STRATEGIES = ["pool-fork", "pool-spawn", "pool-forkserver", "pool-default", "process-executor"]
@@ -61,3 +64,17 @@ class _Cell:
         return result.plain_speedup
 
     track_speedup.unit = "x"
+
+    def track_time_ratio(self, strategy, workers):
+        # asv reads a higher value as worse (its issue 1617), so its regression detection gets this
+        # lower-is-better figure: parallel over serial time from the very pairs track_speedup measured
+        # on this cell in this asv session (asv runs a class's benchmarks in name order), NaN where
+        # that speedup is flagged. Nothing is measured again.
+        result = cellstore.latest_result(f"{type(self).__module__}.{type(self).__name__}.track_speedup",
+                                         [strategy, str(workers)], this_run()["session"])
+        if result is None:
+            raise NotImplementedError("track_speedup measured no pairs for this cell in this asv session")
+        speedup = result.plain_speedup
+        return math.nan if math.isnan(speedup) else 1.0 / speedup
+
+    track_time_ratio.unit = "parallel/serial"

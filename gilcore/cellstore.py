@@ -19,10 +19,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any, Dict, Iterator, List, Sequence
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence
 
 from gilcore.provenance import this_build, this_machine
 from gilcore.replication import this_run
+
+if TYPE_CHECKING:
+    from gilcore.runner import Result
 
 CELLS_DIR = "cells"
 AA_KIND = "aa"  # a line holding a session's A/A control rather than a cell
@@ -112,3 +116,30 @@ def load(results_dir: str) -> Iterator[Dict[str, Any]]:
                     lines.append(line)
     lines.sort(key=lambda line: line.get("measured_at", 0))
     yield from lines
+
+
+def latest_result(benchmark: str, params: Sequence[str], session: str) -> Optional["Result"]:
+    """The last cell this asv run's cell file holds for benchmark and params, measured in ``session``,
+    as the gilcore Result it was written from (its pairs and flags as recorded); None when there is none."""
+    from gilcore.runner import Pair, Result
+
+    path, name, wanted = _path(), benchmark_name(benchmark), [str(p) for p in params]
+    if not path or not os.path.isfile(path):
+        return None
+    found = None
+    with open(path) as handle:
+        for text in handle:
+            try:
+                line = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(line, dict) and line.get("format") == FORMAT and line.get("benchmark") == name \
+                    and line.get("params") == wanted and (line.get("run") or {}).get("session") == session \
+                    and "pairs" in line:
+                found = line
+    if found is None:
+        return None
+    known = {f.name for f in fields(Result)}
+    result = Result(**{key: value for key, value in found.items() if key in known})
+    result.pairs = [Pair(**pair) for pair in found["pairs"]]
+    return result
