@@ -56,7 +56,7 @@ class Rule:
     name: str
     level: str  # "pair", "run", "cell" or "result" (one asv value)
     effect: str  # "flag" (shown, kept in the estimate), "exclude" (kept in results/, left out of the
-    # estimate) or "pool" (values of several sources estimated as one)
+    # estimate), "pool" (values of several sources estimated as one) or "separate" (never pooled)
     text: str
 
 
@@ -89,6 +89,11 @@ RULES: Dict[str, Rule] = {rule.name: rule for rule in (
     Rule("older-procedure", "run", "exclude",
          "a run recorded before runs were (no run id: one per commit and environment, the earlier "
          "procedure) is left out of a cell that has runs recorded with one"),
+    Rule("one-machine", "cell", "separate",
+         "results of different hardware (CPU model, cores, memory: gilcore.provenance) are never pooled into "
+         "one cell: when the results hold more than one machine, each environment is named with its machine "
+         "('3.11 @ amd-epyc-2c-24g') and each machine's runs form cells of their own; a result whose "
+         "machine is not known is a machine of its own"),
     Rule("commits-pooled", "cell", "pool",
          "the usable runs of every commit measured with the benchmark's current version form one cell"),
     Rule("all-runs-excluded", "cell", "flag",
@@ -115,6 +120,17 @@ class RuleCounts(Counter):
 def superseded(version: Any, current: Any) -> bool:
     """Rule 'older-benchmark-version': an asv value whose benchmark version is not the current one."""
     return bool(current) and version not in (None, current)
+
+
+UNKNOWN_MACHINE = "unknown machine"
+
+
+def machine_label(label: str, machine: Optional[str], machines: Iterable[Optional[str]]) -> str:
+    """The environment a value is pooled under (rule one-machine): ``label`` itself while every result
+    comes from one machine, else ``label @ machine``, so two machines never share a cell."""
+    if len({name or UNKNOWN_MACHINE for name in machines}) <= 1:
+        return label
+    return f"{label} @ {machine or UNKNOWN_MACHINE}"
 
 
 def physical_limit(workers: int, cpus: int, io_bound: bool) -> float:

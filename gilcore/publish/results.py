@@ -15,9 +15,9 @@ import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from gilcore import aacontrol, cellstore, proberuns, ratios, replication, rules
+from gilcore import aacontrol, cellstore, proberuns, provenance, ratios, replication, rules
 from gilcore.errors import UsageError
 
 # (benchmark, params) -> environment label -> values over commits
@@ -69,6 +69,8 @@ class LoadedResults:
     cells: Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]] = field(default_factory=dict)
     superseded: int = 0  # asv values left out: measured by an older version of their benchmark
     probe_runs: List[proberuns.ProbeRun] = field(default_factory=list)  # the GIL probes, file by file
+    # environment label -> the machines (gilcore.provenance names) its results were measured on
+    machines: Dict[str, List[str]] = field(default_factory=dict)
 
     def summary(self, benchmark: str, params: Tuple[str, ...], env: str) -> Optional[CellSummary]:
         """The pairs behind a cell; falls back to asv's values (one per commit) where no pairs were kept."""
@@ -101,6 +103,20 @@ def label_from_env_name(env_name: str) -> str:
         return env_name
     python, gil = match.group(1), match.group(2)
     return python + _gil_suffix(gil, python.endswith("t"))
+
+
+def file_machine(data: dict) -> Optional[str]:
+    """The machine an asv result file was measured on, named from its CPU, cores and memory."""
+    machine = provenance.machine_from_asv(data.get("params") or {})
+    return machine["name"] if machine else None
+
+
+def _record_machine(record: dict, by_file: Dict[Tuple[str, str], Optional[str]]) -> Optional[str]:
+    """A cell line's machine: its own record, else that of the asv file of its commit and environment."""
+    own = record.get("machine")
+    if isinstance(own, dict) and own.get("name"):
+        return str(own["name"])
+    return by_file.get((str(record.get("commit", ""))[:8], str(record.get("env", ""))))
 
 
 def _environment_order(label: str) -> Tuple:
@@ -137,17 +153,25 @@ def load(results_dir: str) -> LoadedResults:
                    if os.path.basename(p) != "machine.json")
     if not paths:
         raise UsageError(f"no asv result files under {results_dir!r}: run ./run-benchmarks first")
+    files = []
     for path in paths:
         try:
             with open(path) as handle:
                 data = json.load(handle)
-            columns = data["result_columns"]
-            results = data["results"]
+            files.append((path, data, data["result_columns"], data["results"]))
         except (OSError, ValueError, KeyError, TypeError) as error:
             problems.append(f"skipped {path}: not a readable asv result file ({error.__class__.__name__})")
-            continue
-        label = environment_label(data)
-        controls += [control for control in [aacontrol.from_asv_file(data)] if control]
+    by_file = {(str(data.get("commit_hash", ""))[:8], str(data.get("env_name", ""))): file_machine(data)
+               for _, data, _, _ in files}
+    records = list(cellstore.load(results_dir))
+    record_machines = [_record_machine(record, by_file) for record in records]
+    machines = set(by_file.values()) | set(record_machines)
+    machines_of: Dict[str, set] = defaultdict(set)
+    for path, data, columns, results in files:
+        machine = file_machine(data)
+        label = rules.machine_label(environment_label(data), machine, machines)
+        machines_of[label].add(machine or rules.UNKNOWN_MACHINE)
+        controls += [_on_machine(control, machine) for control in [aacontrol.from_asv_file(data)] if control]
         kept_any = False
         one_run: Series = defaultdict(lambda: defaultdict(list))  # this file's GIL probes
         for name, row in results.items():
@@ -170,19 +194,37 @@ def load(results_dir: str) -> LoadedResults:
         if kept_any:
             environments.add(label)
             commits.add(data.get("commit_hash"))
-    cells = _load_cells(results_dir, controls)
+    records = [_on_machine(record, machine) for record, machine in zip(records, record_machines)]
+    for record, machine in zip(records, record_machines):
+        machines_of[_machine_env_label(str(record["env"]), machines)].add(machine or rules.UNKNOWN_MACHINE)
+    cells = _load_cells(records, controls, lambda env: _machine_env_label(env, machines))
     for by_env in cells.values():
         environments.update(by_env)
     return LoadedResults(series, sorted(environments, key=_environment_order), len(commits), problems,
-                         cells, superseded, probe_runs)
+                         cells, superseded, probe_runs,
+                         {label: sorted(names) for label, names in machines_of.items() if label in environments})
 
 
-def _load_cells(results_dir: str, controls: Sequence[dict] = ()
+MACHINE_SEPARATOR = "@"  # an asv environment name never holds one
+
+
+def _on_machine(record: dict, machine: Optional[str]) -> dict:
+    """The record with its machine in its environment name, so runs of two machines never group together
+    (the A/A controls get the same name, so each run still finds its own)."""
+    return {**record, "env": f"{record.get('env', '')}{MACHINE_SEPARATOR}{machine or rules.UNKNOWN_MACHINE}"}
+
+
+def _machine_env_label(env: str, machines: Sequence[Optional[str]]) -> str:
+    env_name, _, machine = env.partition(MACHINE_SEPARATOR)
+    return rules.machine_label(label_from_env_name(env_name), machine or None, machines)
+
+
+def _load_cells(records: Sequence[dict], controls: Sequence[dict], label: Callable[[str], str]
                 ) -> Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]]:
     """Each (benchmark, params, environment) over its runs, every commit pooled: the runs' estimates
     and the rules that flag or leave out pairs and runs are gilcore.replication's and gilcore.rules'."""
     pooled: Dict[Tuple[str, Tuple[str, ...]], Dict[str, CellSummary]] = defaultdict(dict)
-    grouped = replication.group_records([*controls, *cellstore.load(results_dir)], label_from_env_name)
+    grouped = replication.group_records([*controls, *records], label)
     for (benchmark, params, env), runs in sorted(grouped.items()):
         older = rules.RuleCounts()
         runs = replication.current_procedure(runs, older)
