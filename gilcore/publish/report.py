@@ -20,7 +20,6 @@ SVG charts.
 """
 from __future__ import annotations
 
-import html
 import os
 import re
 import statistics
@@ -28,7 +27,8 @@ import sys
 from typing import List, Optional, Sequence, Tuple
 
 from gilcore import aacontrol, replication
-from gilcore.publish import gil_section as report_gil
+from gilcore.publish import gil_section as report_gil, releases
+from gilcore.publish.render import markdown_table, pyplot, render_html, save_svg
 from gilcore.publish.results import CellSummary, LoadedResults, load
 from gilcore.atomic import write_atomic
 from gilcore.errors import UsageError, UsageParser
@@ -90,12 +90,6 @@ def speedup_rows(loaded: LoadedResults, workers: str) -> List[Tuple[str, str, Tu
     return rows
 
 
-def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def noise_row(loaded: LoadedResults) -> List[str]:
     """Each environment's A/A controls: those of the runs its cells come from (gilcore.aacontrol)."""
     return [aacontrol.describe(aacontrol.controls_of(
@@ -107,7 +101,7 @@ def _speedup_table(loaded: LoadedResults, workers: str) -> str:
     rows = [["A/A noise of the runs behind these cells (same work vs itself)"] + noise_row(loaded)]
     rows += [[label] + [format_speedup(loaded.summary(bench, params, env)) for env in loaded.environments]
              for label, bench, params in speedup_rows(loaded, workers)]
-    return _markdown_table(["workaround"] + loaded.environments, rows)
+    return markdown_table(["workaround"] + loaded.environments, rows)
 
 
 def _serial_cost_table(loaded: LoadedResults) -> str:
@@ -124,7 +118,7 @@ def _serial_cost_table(loaded: LoadedResults) -> str:
             seconds = statistics.median(values)
             cells.append(f"{seconds:.3f} s" + (f" (x{seconds / reference:.2f})" if reference else ""))
         rows.append([f"{label}, serial"] + cells)
-    return _markdown_table(["workload"] + loaded.environments, rows)
+    return markdown_table(["workload"] + loaded.environments, rows)
 
 
 # A free-threading pattern "scales" at 2 threads when it gains more than half of the second core.
@@ -151,32 +145,12 @@ def _ft_pattern_table(loaded: LoadedResults) -> str:
     if not rows:  # never an empty table: say why
         return ("No result of bench_ftpatterns' current version is in results/ (results of its older versions "
                 "are left out, rule older-benchmark-version): measure it with `asv run --bench bench_ftpatterns`.")
-    return _markdown_table(["pattern, 2 threads"] + loaded.environments, rows)
-
-
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    return plt
-
-
-def _save_svg(plt, figure, path: str) -> None:
-    import io
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg")
-    plt.close(figure)
-    write_atomic(path, buffer.getvalue())
+    return markdown_table(["pattern, 2 threads"] + loaded.environments, rows)
 
 
 def write_chart(loaded: LoadedResults, path: str) -> bool:
     """Grouped bars: headline workarounds at 2 workers, one bar per Python. False without matplotlib."""
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return False
     envs = loaded.environments
@@ -199,7 +173,7 @@ def write_chart(loaded: LoadedResults, path: str) -> bool:
     axes.set_xlim(0, 2.3)
     axes.legend(title="Python", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
-    _save_svg(plt, figure, path)
+    save_svg(plt, figure, path)
     return True
 
 
@@ -218,7 +192,7 @@ def scaling_environments(loaded: LoadedResults) -> List[str]:
 def write_scaling_chart(loaded: LoadedResults, path: str) -> bool:
     """Speedup against workers, one panel per workload, one line per strategy; solid = GIL build,
     dashed = free-threaded with the GIL off. False without matplotlib or without data."""
-    plt = _pyplot()
+    plt = pyplot()
     envs = scaling_environments(loaded)
     if plt is None or not envs:
         return False
@@ -257,7 +231,7 @@ def write_scaling_chart(loaded: LoadedResults, path: str) -> bool:
     figure.suptitle("Speedup against workers (dotted: perfect scaling; solid: " + envs[0]
                     + (f", dashed: {envs[1]}" if len(envs) > 1 else "") + ")")
     figure.tight_layout(rect=(0, 0.22, 1, 1))
-    _save_svg(plt, figure, path)
+    save_svg(plt, figure, path)
     return True
 
 
@@ -291,6 +265,8 @@ def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_na
     if loaded.superseded:
         parts += [f"{loaded.superseded} asv values from older versions of their benchmarks (measured another "
                   "way) are left out.", ""]
+    parts += [f"[What changed in each Python release]({releases.PAGE}.html): each neighbouring pair of releases "
+              "compared cell by cell, run against run, with what is still undecided.", ""]
     if chart_name:
         parts += [f"![speedups at 2 workers]({chart_name})", ""]
     if scaling_name:
@@ -303,46 +279,11 @@ def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_na
               "## Serial cost of each Python (relative to the 3.13 GIL build)", "", _serial_cost_table(loaded), "",
               f"## Free-threading patterns: which scale (x >= {SCALES_AT_2} at 2 threads)", "",
               _ft_pattern_table(loaded), ""]
-    parts += report_gil.section(loaded, _markdown_table)
+    parts += report_gil.section(loaded, markdown_table)
     parts += ["## The reference article's claims, measured", "", claims_table(loaded), ""]
     if loaded.problems:
         parts += ["## Skipped input", ""] + [f"- {p}" for p in loaded.problems] + [""]
     return "\n".join(parts)
-
-
-def render_html(markdown: str) -> str:
-    """Just enough Markdown for this report: headings, paragraphs, tables, one image."""
-    body, table = [], []
-
-    def flush_table() -> None:
-        if table:
-            rows = [r for r in table if not re.fullmatch(r"\|(---\|)+", r)]
-            cells = [[html.escape(c.strip()) for c in r.strip("|").split("|")] for r in rows]
-            out = ["<table><tr>" + "".join(f"<th>{c}</th>" for c in cells[0]) + "</tr>"]
-            out += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in cells[1:]]
-            body.append("\n".join(out) + "</table>")
-            table.clear()
-
-    for line in markdown.splitlines():
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush_table()
-        image = re.fullmatch(r"!\[(.*)\]\((.*)\)", line)
-        if line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
-        elif image:
-            body.append(f'<img alt="{html.escape(image.group(1))}" src="{html.escape(image.group(2))}">')
-        elif line.startswith("- "):
-            body.append(f"<li>{html.escape(line[2:])}</li>")
-        elif line.strip():
-            body.append(f"<p>{html.escape(line)}</p>")
-    flush_table()
-    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto}table{border-collapse:collapse;"
-             "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}img{max-width:100%}")
-    return (f"<!doctype html><meta charset='utf-8'><title>gilbench report</title><style>{style}</style>"
-            "<p><a href='index.html'>&larr; asv history graphs</a></p>\n" + "\n".join(body))
 
 
 def main(argv: Sequence[str]) -> int:
@@ -360,9 +301,14 @@ def main(argv: Sequence[str]) -> int:
     markdown = render_markdown(loaded, chart if has_chart else None, scaling if has_scaling else None)
     write_atomic(os.path.join(args.out, "gilcore-report.md"), markdown)
     write_atomic(os.path.join(args.out, "gilcore-report.html"), render_html(markdown))
+    page, releases_chart = releases.write(loaded, args.results, args.out, HEADLINE)
+    write_atomic(os.path.join(args.out, releases.PAGE + ".md"), page)
+    write_atomic(os.path.join(args.out, releases.PAGE + ".html"),
+                 render_html(page, "gilbench: what changed in each Python release"))
     for problem in loaded.problems:
         print(f"gilcore report: {problem}", file=sys.stderr)
-    print(f"wrote {args.out}/gilcore-report.md, {args.out}/gilcore-report.html"
+    print(f"wrote {args.out}/gilcore-report.md, {args.out}/gilcore-report.html, {args.out}/{releases.PAGE}.md/.html"
+          + (f", {args.out}/{releases_chart}" if releases_chart else "")
           + (f", {args.out}/{chart}" if has_chart else " (no chart: matplotlib is not installed)")
           + (f", {args.out}/{scaling}" if has_scaling else ""))
     return 0

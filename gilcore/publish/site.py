@@ -24,7 +24,7 @@ import tempfile
 import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from gilcore.publish import sitepages, vendor
+from gilcore.publish import releases, sitepages, vendor
 from gilcore.atomic import write_atomic
 from gilcore.errors import UsageError, UsageParser
 
@@ -92,9 +92,9 @@ def write_report(results: str, site: str) -> None:
         status = report.main(["--results", results, "--out", site])
     if status:
         raise SiteError(f"python -m gilcore report exited {status}")
-    markdown = os.path.join(site, "gilcore-report.md")
-    if os.path.exists(markdown):
-        os.remove(markdown)  # the site shows the HTML; the Markdown lives in report/
+    for name in ("gilcore-report.md", releases.PAGE + ".md"):  # the site shows the HTML; Markdown lives in report/
+        if os.path.exists(os.path.join(site, name)):
+            os.remove(os.path.join(site, name))
 
 
 def copy_timelines(source: str, site: str) -> List[str]:
@@ -133,7 +133,8 @@ def build(out: str, results: str = "results", config: str = "asv.conf.json", tim
         if os.path.isfile(os.path.join(site, "swallow.ico")):  # browsers ask for /favicon.ico on pages with no icon
             shutil.copyfile(os.path.join(site, "swallow.ico"), os.path.join(site, "favicon.ico"))
         names = copy_timelines(timelines, site)
-        links = [(REPORT_PAGE, "Cross-version report"), (BENCHMARKS_PAGE, "About the benchmarks")]
+        links = [(REPORT_PAGE, "Cross-version report"), (releases.PAGE + ".html", "What changed in each release"),
+                 (BENCHMARKS_PAGE, "About the benchmarks")]
         if names:
             links.append((TIMELINES_PAGE, "GIL timelines"))
         every = sitepages.ASV_LINKS + links
