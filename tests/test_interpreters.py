@@ -159,7 +159,7 @@ def gilcore_interpreters(*args):
     (["--count", "0"], "--count must be at least 2"),
     (["--count", "-3"], "--count must be at least 2"),
     (["--repeats", "0"], "--repeats must be at least 1"),
-    (["--only", "no-such-python"], "unknown interpreter 'no-such-python'; choose from"),
+    (["--only", "no-such-python"], "--only no-such-python: no such interpreter here (found: "),
     (["--timeout", "0"], "--timeout must be positive"),
     (["--timeout", "nan"], "--timeout must be positive"),
     (["--count", "1"], "--count must be at least 2"),

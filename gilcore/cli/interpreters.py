@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from gilcore.errors import UsageError, UsageParser
 from gilcore.pythons.interpreters import (DEFAULT_COUNT, DEFAULT_REPEATS, Interpreter, ProbeError, check_sizes, discover,
-                                          missing, probe)
+                                          missing, probe, resolve)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,11 +35,12 @@ def plan(args: argparse.Namespace) -> List[Interpreter]:
     found = discover()
     if not args.only:
         return found
-    by_name = {i.name: i for i in found}
-    unknown = [name for name in args.only if name not in by_name]
-    if unknown:
-        raise UsageError(f"unknown interpreter {unknown[0]!r}; choose from {', '.join(by_name)}")
-    return [by_name[name] for name in dict.fromkeys(args.only)]
+    chosen: List[Interpreter] = []
+    for name in args.only:  # the names every subcommand takes: 3.13t, cpython-3.13.5t, a path
+        interpreter = resolve(name, found, option="--only")
+        if interpreter not in chosen:
+            chosen.append(interpreter)
+    return chosen
 
 
 def _x(value: Optional[float]) -> str:

@@ -178,11 +178,12 @@ def missing(found: Sequence[Interpreter]) -> List[str]:
 _VERSION_SPEC = re.compile(r"^(?:cpython-?|python)?(\d+)\.(\d+)(?:\.(\d+))?(t?)$")
 
 
-def resolve(spec: str, found: Optional[Sequence[Interpreter]] = None) -> Interpreter:
-    """What ``--python SPEC`` names: a path, a version (3.12, 3.13t, 3.12.1) or a name from
-    ``discover()``; the newest patch release of a version. Raises UsageError."""
+def resolve(spec: str, found: Optional[Sequence[Interpreter]] = None, option: str = "--python") -> Interpreter:
+    """What an interpreter name on any command line names (the main command's and gil's ``--python``,
+    ``interpreters --only``, ``compare``): a path, a version (3.12, 3.13t, 3.12.1) or a name from
+    ``discover()``; the newest patch release of a version. Raises UsageError naming ``option``."""
     if os.sep in spec or spec.startswith(".") or os.path.isfile(spec):
-        return _resolve_path(spec, found)
+        return _resolve_path(spec, found, option)
     usable = [i for i in (discover() if found is None else found) if i.exists]
     exact = [i for i in usable if i.name == spec]
     if exact:
@@ -195,23 +196,23 @@ def resolve(spec: str, found: Optional[Sequence[Interpreter]] = None) -> Interpr
                       and version_tuple(i.version)[:len(asked)] == asked]
         if candidates:  # the newest patch release, e.g. 3.11.7 before a bare /usr/bin/python3.11
             return max(candidates, key=lambda i: version_tuple(i.version))
-    names = ", ".join(i.name for i in usable if i.implementation == "cpython") or "none"
-    raise UsageError(f"--python {spec}: no such interpreter here (found: {names}; "
+    names = ", ".join(i.name for i in usable) or "none"
+    raise UsageError(f"{option} {spec}: no such interpreter here (found: {names}; "
                      "scripts/setup-interpreters makes more)")
 
 
-def _resolve_path(spec: str, found: Optional[Sequence[Interpreter]]) -> Interpreter:
+def _resolve_path(spec: str, found: Optional[Sequence[Interpreter]], option: str) -> Interpreter:
     """A known interpreter at that path keeps its name and promises; another one is run once to say who it is."""
     path = os.path.abspath(os.path.expanduser(spec))
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        raise UsageError(f"--python {spec}: not an executable file")
+        raise UsageError(f"{option} {spec}: not an executable file")
     real = os.path.realpath(path)
     known = [i for i in (found or []) if os.path.realpath(i.executable) == real]
     if known:
         return known[0]
-    facts = discovery.probe(path, "--python", timeout=60)
+    facts = discovery.probe(path, option, timeout=60)
     if facts is None:
-        raise UsageError(f"--python {spec}: does not run as a Python interpreter")
+        raise UsageError(f"{option} {spec}: does not run as a Python interpreter")
     return Interpreter(name=facts["name"], executable=path, version=facts["version"],
                        implementation=facts["implementation"], free_threaded=facts["free_threaded"],
                        source="--python", config_args=facts["config_args"])
