@@ -111,3 +111,18 @@ def test_release_pairs_stay_within_one_machine():
     envs = ["3.12 @ amd", "3.13 @ amd", "3.12 @ intel", "3.13t GIL off @ intel", "3.13 @ intel"]
     assert releases.release_pairs(envs) == [("3.12 @ amd", "3.13 @ amd"), ("3.12 @ intel", "3.13 @ intel"),
                                             ("3.13 @ intel", "3.13t GIL off @ intel")]
+
+
+def test_two_seven_is_compared_with_three_nine_through_the_interpreters_probed_from_one_environment(tmp_path):
+    def probed(interpreter, seed, slower=()):
+        return [dict(record, benchmark="bench_interpreters.Countdown.track_threads_speedup", params=[interpreter])
+                for record in cell_records("a" * 40, ENVS["3.12"], seed=seed, slower=slower)
+                if record["params"] == ["threads", "2"]]
+
+    cells = (cell_records("a" * 40, ENVS["3.12"], seed=1) + cell_records("a" * 40, ENVS["3.13"], seed=2)
+             + probed("cpython-2.7.18", 3) + probed("cpython-3.9.18", 4, slower={("threads", ENVS["3.12"])}))
+    pairs = compared(result_set(tmp_path, cells))
+    assert [(pair.a, pair.b) for pair in pairs] == [("cpython-2.7.18", "cpython-3.9.18"), ("3.12", "3.13")]
+    assert [releases.short_cell(cell) for cell in pairs[0].changed_cells()] == [
+        "Countdown.track_threads_speedup(from 3.12)"]
+    assert pairs[1].changed_cells() == []

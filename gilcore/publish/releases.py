@@ -221,7 +221,7 @@ def compare_releases(loaded: LoadedResults, where: Mapping[str, Provenance]) -> 
     environments' cells and GIL probes; ``where`` is provenances()."""
     probe_runs = proberuns.usable(loaded.probe_runs)
     out = []
-    two_seven = _two_seven(loaded, probe_runs)
+    two_seven = _two_seven(loaded, probe_runs, where)
     if two_seven is not None:
         out.append(two_seven)
     for a, b in release_pairs(loaded.environments):
@@ -239,7 +239,8 @@ def _interpreter(names: Sequence[str], release: str) -> Optional[str]:
     return found[-1] if found else None
 
 
-def _two_seven(loaded: LoadedResults, probe_runs: Sequence[proberuns.ProbeRun]) -> Optional[PairResult]:
+def _two_seven(loaded: LoadedResults, probe_runs: Sequence[proberuns.ProbeRun],
+               where: Mapping[str, Provenance]) -> Optional[PairResult]:
     """2.7 against 3.9, each probed as a child interpreter from one environment: the speedups of
     bench_interpreters (per measuring environment) and the convoy of ConvoyOtherPythons."""
     names = sorted({key[1][0] for key in loaded.cells if key[0].startswith(OTHER_PYTHONS) and key[1]}
@@ -253,7 +254,11 @@ def _two_seven(loaded: LoadedResults, probe_runs: Sequence[proberuns.ProbeRun]) 
         cells = {(bench, (f"from {env}",)): summary.cell for (bench, params), by_env in loaded.cells.items()
                  if bench.startswith(OTHER_PYTHONS) and params == (interpreter,)
                  for env, summary in by_env.items() if summary.cell is not None}
-        return compare.Side(interpreter, cells)  # type: ignore[arg-type]
+        # both interpreters ran as children of the same environments: the machine is theirs
+        hosts = {key[1][0][len("from "):] for key in cells}
+        machines = [provenance_of(where, host).machine for host in sorted(hosts)]
+        machine = _pooled_machine([m for m in machines if m]) if all(machines) else None
+        return compare.Side(interpreter, cells, None, machine)  # type: ignore[arg-type]
 
     def convoy(interpreter: str) -> Dict[proberuns.Key, List[float]]:
         found: Dict[proberuns.Key, List[float]] = {}
@@ -422,8 +427,9 @@ def render_markdown(loaded: LoadedResults, results: Sequence[PairResult], where:
     if chart_name:
         parts += ["## Each headline workaround against release", "",
                   "Speedup over serial, one line per worker count, the 95 % interval as a bar (over runs; with "
-                  "one run, over its pairs, which is narrower than a second run would be). Hollow markers: "
-                  "flagged cells; squares: free-threaded builds.", "", f"![speedup against release]({chart_name})",
+                  "one run, over its pairs, which is narrower than a second run would be; bars wider than the "
+                  "axis are cut at it). Hollow markers: flagged cells; squares: free-threaded builds (not joined "
+                  "to the line of GIL builds).", "", f"![speedup against release]({chart_name})",
                   ""]
     for result in results:
         parts += pair_section(result)
@@ -474,6 +480,8 @@ def write_chart(loaded: LoadedResults, path: str, headline: Sequence[Tuple[str, 
             if line:
                 axes.plot(*zip(*line), color=colour, linewidth=1, label=f"{workers} worker{'s' * (workers != '1')}")
         axes.axhline(1.0, color="grey", linewidth=0.6, linestyle=":")
+        # a 2-run interval (t with 1 degree of freedom) can span x0 to x80: cut it at the axis, not the trend
+        axes.set_ylim(0, 1.25 * max(int(workers) for workers in counts) + 0.3)
         axes.set_title(label, fontsize=9)
         axes.set_xticks(range(len(envs)))
         axes.set_xticklabels([env.replace(" GIL ", "\n") for env in envs], fontsize=6)

@@ -29,8 +29,11 @@ def pyplot():
 
 
 def save_svg(plt, figure, path: str) -> None:
+    """The figure as SVG, the same bytes for the same data (no date, fixed ids): a regenerated report
+    changes only where its numbers do."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg")
+    with plt.rc_context({"svg.hashsalt": "gilbench"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     plt.close(figure)
     write_atomic(path, buffer.getvalue())
 
