@@ -392,6 +392,21 @@ def _total(results: Sequence[PairResult], status: str) -> int:
         sum(p.status == status for r in results for p in r.probes)
 
 
+def _most_runs(results: Sequence[PairResult]) -> int:
+    return max([cell.runs_used for r in results if r.cells for c in r.cells.cells for cell in (c.a, c.b) if cell]
+               + [len(values) for r in results for p in r.probes for values in (p.a, p.b)] + [0])
+
+
+def glance_row(result: PairResult) -> List[str]:
+    """One pair in one line: what differs between its builds, and how many cells went which way."""
+    counts = result.cells.counts() if result.cells else {}
+    differs = (result.cells.build_differences + result.cells.machine_differences) if result.cells else []
+    probes = [p.status for p in result.probes]
+    return [f"{result.a} → {result.b}", "; ".join(differs) or "alike", str(counts.get("changed", 0)),
+            str(counts.get("unchanged", 0)), str(counts.get("undecided", 0)),
+            str(probes.count("changed")) if probes else "none on both", str(probes.count("undecided")) if probes else "—"]
+
+
 def render_markdown(loaded: LoadedResults, results: Sequence[PairResult], where: Mapping[str, Provenance],
                     chart_name: Optional[str]) -> str:
     decided = _total(results, "changed") + _total(results, "unchanged")
@@ -408,10 +423,14 @@ def render_markdown(loaded: LoadedResults, results: Sequence[PairResult], where:
         "",
         f"Over every pair: {_total(results, 'changed')} changes beyond noise, {decided} comparisons decided, "
         f"{undecided} undecided. "
-        + ("Most comparisons are undecided because the committed history has one run per commit and "
-           "environment (the procedure before runs were the unit of replication), pooled over a few commits: "
-           f"fewer than {rules.MIN_RUNS} runs cannot give a between-run interval. Measure again with "
-           f"`./run-benchmarks` (several rounds, each a run) to decide them." if undecided > decided else ""),
+        + (f"Most comparisons are undecided because these results hold at most {_most_runs(results)} usable "
+           "run(s) per cell (before runs became the unit of replication a commit gave one run per environment): "
+           f"fewer than {rules.MIN_RUNS} runs cannot give a between-run interval, so nothing here says a "
+           "release changed or did not. Measuring again with `./run-benchmarks` (several rounds, each a run) "
+           "decides them." if undecided > decided else ""),
+        "",
+        markdown_table(["releases", "builds", "workaround changes", "unchanged", "undecided",
+                        "GIL probes moved", "probes undecided"], [glance_row(result) for result in results]),
         "",
         "[The cross-version report](gilcore-report.html) shows each cell's value; this page shows what moved.",
         "",
@@ -424,6 +443,10 @@ def render_markdown(loaded: LoadedResults, results: Sequence[PairResult], where:
         "'build unknown': the records were written before builds were (version, GIL or free-threaded, "
         "origin, configure flags); absolute times between such columns are marked 'build unknown'.", "",
     ]
+    unpaired = [env for env in loaded.environments if env.partition(MACHINE_SEPARATOR)[0].endswith("default")]
+    if unpaired:
+        parts += [f"Not paired: {', '.join(unpaired)} (PYTHON_GIL unset: whether its GIL is on depends on the "
+                  "extensions the benchmark imports, so it is no release of its own).", ""]
     if chart_name:
         parts += ["## Each headline workaround against release", "",
                   "Speedup over serial, one line per worker count, the 95 % interval as a bar (over runs; with "
