@@ -144,7 +144,7 @@ def test_comparison_has_one_column_per_interpreter():
     text = out.getvalue()
     head = next(line for line in text.splitlines() if "workload" in line)
     assert "cpython-3.11.7" in head and "cpython-3.13.5t" in head
-    assert "1.97x [1.95-1.99] n=4 * best" in text
+    assert "1.97x [1.95-1.99] n=4; 0.050 s = 2.00x vs cpython-3.11.7 serial" in text  # tests/test_wall_time.py
     assert "cpython-3.11.7 (None, GIL on): A/A control (...): x1.001" in text
     assert "unavailable: cpython-3.13.5t: subinterpreters: needs 3.12" in text
 

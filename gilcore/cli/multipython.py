@@ -8,7 +8,9 @@ wheel exists for it. The run itself is ``python -m gilcore --output FILE``
 in that venv, in a process group of its own: every cell it writes to FILE is
 copied to this run's own --output the moment it appears, Ctrl-C or a stall
 stops the whole group (nothing outlives the run), and the cells come back as
-one table with one speedup column per interpreter.
+one table with one speedup column per interpreter, the interpreter this command
+runs with included (a column of its own unless it is named); across
+interpreters, least wall time decides (gilcore.cli.table.wall_verdicts).
 
 The child runs in the caller's directory and finds the caller's modules
 (``--workload mymod:func``) through the directory and PYTHONPATH, added
@@ -26,6 +28,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -383,7 +386,7 @@ def main_compare(args: argparse.Namespace) -> int:
     """Run the cells on every --python interpreter in turn; one table (or --json) with all of them."""
     from gilcore.cli import table
 
-    runs, interrupted = run_interpreters(args)
+    runs, interrupted = run_interpreters(args, with_this_one=True)
     if args.json:
         print(json.dumps({"interpreters": [dict(run.to_json(), venv=run.header.get("venv"),
                                                 error=run.header.get("error")) for run in runs]},
@@ -395,13 +398,20 @@ def main_compare(args: argparse.Namespace) -> int:
     return 1 if any(run.failures or run.header.get("error") for run in runs) else 0
 
 
-def run_interpreters(args: argparse.Namespace) -> Tuple[List[Run], bool]:
+def running_interpreter() -> str:
+    """The interpreter this command runs with, as --python takes it: the build its venv was made from."""
+    return getattr(sys, "_base_executable", "") or sys.executable
+
+
+def run_interpreters(args: argparse.Namespace, with_this_one: bool = False) -> Tuple[List[Run], bool]:
     """Every --python interpreter's run, in turn (``args`` as the main command parses them), and whether
-    a Ctrl-C stopped them; raises UsageError when every interpreter refused the input alike."""
+    a Ctrl-C stopped them; raises UsageError when every interpreter refused the input alike.
+    ``with_this_one``: the interpreter this command runs with gets a column of its own unless named."""
     from gilcore.cli.progress import Progress
 
     _validate(args)
-    interpreters = resolve_all(args.python)
+    interpreters = resolve_all([*args.python, *([running_interpreter()] if with_this_one else [])])
+    this = os.path.realpath(running_interpreter())
     tree = source_tree()
     digest = source_hash(tree)
     runs: List[Run] = []
@@ -412,6 +422,7 @@ def run_interpreters(args: argparse.Namespace) -> Tuple[List[Run], bool]:
             for index, interpreter in enumerate(interpreters):
                 later = len(interpreters) - index - 1
                 _run_one(interpreter, args, tree, digest, Path(scratch), log, progress, later, runs)
+                runs[-1].header["this_command"] = os.path.realpath(interpreter.executable) == this
         except KeyboardInterrupt:
             interrupted = True
         finally:

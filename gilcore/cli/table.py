@@ -112,12 +112,109 @@ def verdicts(cells: Sequence[Cell]) -> Dict[str, Verdict]:
     return result
 
 
+def _wall_mark(cell: Cell, verdict: Optional["WallVerdict"], symbols: Dict[str, str]) -> str:
+    if verdict is None or verdict.best is None:
+        return ""
+    if cell is verdict.best[1]:
+        return symbols["best"]
+    return symbols["tie"] if any(cell is tie for _, tie in verdict.ties) else ""
+
+
 def _mark(cell: Cell, verdict: Optional[Verdict], symbols: Dict[str, str]) -> str:
     if verdict is None or verdict.best is None or not verdict.beats_serial:
         return ""
     if cell is verdict.best:
         return symbols["best"]
     return symbols["tie"] if any(cell is tie for tie in verdict.ties) else ""
+
+
+# ---------------------------------------------------------------- across interpreters: wall time decides
+
+@dataclass
+class WallVerdict:
+    """One workload across interpreters: the cell of least wall time (a serial cell may win), the cells
+    whose time interval overlaps it, and the fastest serial time every cell is set against."""
+
+    workload: str
+    best: Optional[Tuple[str, Cell]]  # (interpreter, cell)
+    ties: List[Tuple[str, Cell]] = field(default_factory=list)
+    serial: Optional[Tuple[str, float]] = None  # (interpreter, seconds): the fastest serial time
+
+    def text(self) -> str:
+        if self.best is None:
+            return f"{self.workload}: no trustworthy time (every cell is over the limit or has no time)"
+        python, cell = self.best
+        best = f"{python} {cell_label(cell)}, {cell['seconds']:.3f} s"
+        against = f" = {self.serial[1] / cell['seconds']:.2f}x against the fastest serial ({self.serial[0]}, " \
+                  f"{self.serial[1]:.3f} s)" if self.serial else ""
+        tied = f"; tied within the intervals: {', '.join(f'{p} {cell_label(c)}' for p, c in self.ties)}" \
+            if self.ties else ""
+        return f"{self.workload}: least wall time: {best}{against}{tied}"
+
+
+def _serial_seconds(cell: Cell) -> Optional[float]:
+    if cell.get("strategy") == "serial":
+        return cell.get("seconds")
+    return cell.get("serial_median")
+
+
+def fastest_serial(runs: Sequence[Run]) -> Dict[Tuple[str, str], Tuple[str, float]]:
+    """(workload, kernel) -> (interpreter, seconds): the least serial time of that kernel among the
+    interpreters compared, each interpreter's own taken as the median over its cells' serial runs."""
+    import statistics
+
+    fastest: Dict[Tuple[str, str], Tuple[str, float]] = {}
+    for run in runs:
+        times: Dict[Tuple[str, str], List[float]] = {}
+        for cell in run.cells:
+            seconds = _serial_seconds(cell)
+            if seconds:
+                times.setdefault((cell["workload"], str(cell.get("kernel", ""))), []).append(seconds)
+        for key, values in times.items():
+            median = statistics.median(values)
+            if key not in fastest or median < fastest[key][1]:
+                fastest[key] = (run.label, median)
+    return fastest
+
+
+def _time_bounds(cell: Cell) -> Tuple[float, float]:
+    """The cell's parallel time, as an interval: its serial time over its speedup's interval."""
+    seconds, serial, interval = cell["seconds"], _serial_seconds(cell), cell.get("speedup_interval")
+    if cell.get("strategy") == "serial" or not (serial and interval and interval[0] > 0):
+        return seconds, seconds
+    return serial / interval[1], serial / interval[0]
+
+
+def wall_verdicts(runs: Sequence[Run]) -> Dict[str, WallVerdict]:
+    """Per workload across every interpreter compared: least wall time wins, among cells that can be
+    trusted (not over the limit; quiet ones before noisy ones)."""
+    serial = fastest_serial(runs)
+    by_workload: Dict[str, List[Tuple[str, Cell]]] = {}
+    for run in runs:
+        for cell in run.cells:
+            by_workload.setdefault(cell["workload"], []).append((run.label, cell))
+    result = {}
+    for workload, group in by_workload.items():
+        usable = [(p, c) for p, c in group if c.get("seconds") and not c.get("over_limit")]
+        pool = [(p, c) for p, c in usable if not (c.get("noisy") or c.get("flags"))] or usable
+        fastest = min((t for (w, _), t in serial.items() if w == workload), key=lambda t: t[1], default=None)
+        if not pool:
+            result[workload] = WallVerdict(workload, None, serial=fastest)
+            continue
+        best = min(pool, key=lambda pc: pc[1]["seconds"])
+        high = _time_bounds(best[1])[1]
+        ties = [pc for pc in pool if pc is not best and _time_bounds(pc[1])[0] <= high]
+        result[workload] = WallVerdict(workload, best, sorted(ties, key=lambda pc: pc[1]["seconds"]), fastest)
+    return result
+
+
+def against_fastest_serial(cell: Cell, serial: Dict[Tuple[str, str], Tuple[str, float]]) -> str:
+    """'0.035 s = 0.91x vs 3.11 serial': this cell's parallel time against the fastest serial time of its
+    kernel among the interpreters compared (above 1: faster than any interpreter's serial run)."""
+    fastest = serial.get((cell["workload"], str(cell.get("kernel", ""))))
+    if not cell.get("seconds") or fastest is None:
+        return ""
+    return f"{cell['seconds']:.3f} s = {fastest[1] / cell['seconds']:.2f}x vs {fastest[0]} serial"
 
 
 # ---------------------------------------------------------------- rendering
@@ -204,8 +301,10 @@ def print_comparison(runs: Sequence[Run], stream: Optional[TextIO] = None) -> No
         extra = f", numpy {numpy}" if numpy else (", no numpy" if run.header.get("venv") else "")
         gil = run.header.get("gil_enabled")
         state = "" if gil is None else f", GIL {'on' if gil else 'off'}"
-        console.print(f"{run.label} ({where}{extra}{state}): {control}", markup=False)
+        this = ", the interpreter this command runs with" if run.header.get("this_command") else ""
+        console.print(f"{run.label} ({where}{extra}{state}{this}): {control}", markup=False)
     judged = [verdicts(run.cells) for run in runs]
+    wall, serial = wall_verdicts(runs), fastest_serial(runs)
     rows: Dict[Tuple[str, str, int], List[Optional[Cell]]] = {}
     for column, run in enumerate(runs):
         for cell in run.cells:
@@ -228,12 +327,18 @@ def print_comparison(runs: Sequence[Run], stream: Optional[TextIO] = None) -> No
             if cell is None:
                 texts.append(_missing_text(runs[column], key))
                 continue
-            mark = _mark(cell, judged[column].get(key[0]), symbols)
-            texts.append(speedup_text(cell) + (f" {mark}" if mark else ""))
+            mark = _wall_mark(cell, wall.get(key[0]), symbols)
+            against = against_fastest_serial(cell, serial)
+            texts.append(speedup_text(cell) + (f"; {against}" if against else "") + (f" {mark}" if mark else ""))
         table.add_row(*_texts(key[0], key[1], key[2], *texts))
     if rows:
         console.print(table)
-        console.print("Which wins here:", style="bold")
+        console.print("Which wins here, across interpreters (least wall time decides; 'vs X serial' = the fastest "
+                      "serial time of the kernel among the interpreters compared over the cell's parallel time):",
+                      style="bold", markup=False)
+        for verdict in wall.values():
+            console.print(f"  {verdict.text()}", markup=False)
+        console.print("Within each interpreter (its own speedup):", style="bold")
         for run, verdict_map in zip(runs, judged):
             for verdict in verdict_map.values():
                 console.print(f"  {run.label}: {verdict.text()}", markup=False)
