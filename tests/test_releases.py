@@ -1,10 +1,12 @@
 """The release page: a seeded regression between two releases is named alone, identical releases show
 nothing, flagged cells are undecided and named as such, and the page is written beside the report."""
+import json
+import os
 import random
 
-import json
+import pytest
 
-from gilcore.publish import releases, report, results
+from gilcore.publish import releases, report, results, site
 from tests.test_compare import cell_records, write_results
 from tests.test_report import write_result
 
@@ -126,3 +128,16 @@ def test_two_seven_is_compared_with_three_nine_through_the_interpreters_probed_f
     assert [releases.short_cell(cell) for cell in pairs[0].changed_cells()] == [
         "Countdown.track_threads_speedup(from 3.12)"]
     assert pairs[1].changed_cells() == []
+
+
+@pytest.mark.slow
+def test_the_site_built_from_the_committed_results_links_the_release_page(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = tmp_path / "html"
+    site.build(str(out), os.path.join(root, "results"), os.path.join(root, "asv.conf.json"),
+               os.path.join(root, "report", "timelines"), log=lambda line: None)
+    page = (out / "gilcore-releases.html").read_text()
+    assert "<h1>What changed in each Python release</h1>" in page and "releases.svg" in page
+    assert (out / "releases.svg").is_file() and not (out / "gilcore-releases.md").exists()
+    for name in ("index.html", "gilcore-report.html", "gilcore-benchmarks.html"):
+        assert "href='gilcore-releases.html'" in (out / name).read_text(), name

@@ -351,6 +351,11 @@ def _probes_by_reason(result: PairResult) -> Dict[str, List[str]]:
     return found
 
 
+def _columns(result: PairResult) -> List[str]:
+    """Each side's column heading with its build: '3.12 (build unknown)'."""
+    return [f"{result.a} ({result.a_build})", f"{result.b} ({result.b_build})"]
+
+
 def pair_section(result: PairResult) -> List[str]:
     counts = result.cells.counts() if result.cells else {}
     probe_counts = {status: sum(p.status == status for p in result.probes)
@@ -368,14 +373,14 @@ def pair_section(result: PairResult) -> List[str]:
                 "GIL probes: none measured on both in a run not left out as loaded."), ""]
     rows = cell_rows(result)
     if rows:
-        lines += [markdown_table(["cell", "what", result.a, result.b, "change", "95 % interval", "reliability",
+        lines += [markdown_table(["cell", "what", *_columns(result), "change", "95 % interval", "reliability",
                                   "runs x pairs, A / B", "builds"], rows), ""]
     else:
         lines += ["No workaround's speedup or overhead moved beyond its noise"
                   + (" among the decided cells." if counts.get("unchanged") else ": no cell is decided."), ""]
     rows = probe_rows(result)
     if rows:
-        lines += [markdown_table(["GIL probe", result.a, result.b, "change", "95 % interval", "reliability",
+        lines += [markdown_table(["GIL probe", *_columns(result), "change", "95 % interval", "reliability",
                                   "runs, A / B", "builds"], rows), ""]
     undecided = _cells_by_reason(result)
     if undecided:
