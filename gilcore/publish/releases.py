@@ -424,7 +424,7 @@ def render_markdown(loaded: LoadedResults, results: Sequence[PairResult], where:
         f"the sign shown). A change is listed only when its interval excludes no change and it is at least "
         f"{100 * rules.MIN_CHANGE:.0f} %. A cell flagged on either side (capacity-limited, A/A out of bounds, "
         f"noisy, over the limit), or with fewer than {rules.MIN_RUNS} usable runs on either side, is "
-        "*undecided*: counted and named below, never shown as a change. A higher speedup is an improvement.",
+        "undecided: counted and named below, never shown as a change. A higher speedup is an improvement.",
         "",
         f"Over every pair: {_total(results, 'changed')} changes beyond noise, {decided} comparisons decided, "
         f"{undecided} undecided. "
