@@ -166,8 +166,9 @@ def measure(count, repeats):
 
 
 def pair_ratios(runs, mode):
-    """serial / mode for each repeat: the runs of one repeat were interleaved, so each is a pair."""
-    return [s / m for s, m in zip(runs["serial"], runs[mode]) if m > 0]
+    """serial / mode for each repeat: the runs of one repeat were interleaved, so each is a pair.
+    A run the clock could not resolve (0 s: Jython's millisecond timer, a tiny count) makes no pair."""
+    return [s / m for s, m in zip(runs["serial"], runs[mode]) if m > 0 and s > 0]
 
 
 def geometric_mean(values):
