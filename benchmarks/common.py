@@ -69,11 +69,13 @@ class _Cell:
         # asv reads a higher value as worse (its issue 1617), so its regression detection gets this
         # lower-is-better figure: parallel over serial time from the very pairs track_speedup measured
         # on this cell in this asv session (asv runs a class's benchmarks in name order), NaN where
-        # that speedup is flagged. Nothing is measured again.
+        # that speedup is flagged. Only where there is no cell store (asv's `existing` environment
+        # names no commit) or track_speedup recorded nothing are pairs measured here, the same way.
         result = cellstore.latest_result(f"{type(self).__module__}.{type(self).__name__}.track_speedup",
                                          [strategy, str(workers)], this_run()["session"])
         if result is None:
-            raise NotImplementedError("track_speedup measured no pairs for this cell in this asv session")
+            result = gilcore.measure_cell(self.cell, repeats=self.min_pairs, max_repeats=self.max_pairs,
+                                          extra_pairs=self.extra_pairs)
         speedup = result.plain_speedup
         return math.nan if math.isnan(speedup) else 1.0 / speedup
 

@@ -48,8 +48,10 @@ def test_a_flagged_speedup_gives_nan(asv_env):
     assert math.isnan(bench_cpu.Countdown().track_time_ratio("threads", 2))
 
 
-def test_without_this_sessions_speedup_the_cell_is_not_applicable(asv_env):
-    _recorded(2.0, session="another asv run")
-    with pytest.raises(NotImplementedError, match="track_speedup measured no pairs"):
-        bench_cpu.Countdown().track_time_ratio("threads", 2)
-
+def test_without_this_sessions_speedup_the_pairs_are_measured_here(asv_env, monkeypatch):
+    _recorded(2.0, session="another asv run")  # not this session's: never used
+    measured = _recorded(3.0, session="another asv run", params=("threads", "9"))  # a Result to hand back
+    bench = bench_cpu.Countdown()
+    bench.cell = object()
+    monkeypatch.setattr(common.gilcore, "measure_cell", lambda cell, **limits: measured)
+    assert bench.track_time_ratio("threads", 2) == pytest.approx(1 / 3, rel=0.02)
