@@ -123,6 +123,7 @@ def superseded(version: Any, current: Any) -> bool:
 
 
 UNKNOWN_MACHINE = "unknown machine"
+MACHINE_SEPARATOR = " @ "  # between an environment and its machine: '3.11 @ amd-epyc-2c-24g'
 
 
 def machine_label(label: str, machine: Optional[str], machines: Iterable[Optional[str]]) -> str:
@@ -130,7 +131,7 @@ def machine_label(label: str, machine: Optional[str], machines: Iterable[Optiona
     comes from one machine, else ``label @ machine``, so two machines never share a cell."""
     if len({name or UNKNOWN_MACHINE for name in machines}) <= 1:
         return label
-    return f"{label} @ {machine or UNKNOWN_MACHINE}"
+    return f"{label}{MACHINE_SEPARATOR}{machine or UNKNOWN_MACHINE}"
 
 
 def physical_limit(workers: int, cpus: int, io_bound: bool) -> float:

@@ -17,7 +17,7 @@ def test_every_bound_is_pinned():
 def test_the_rules_are_named_and_only_the_meters_exclude_pairs():
     assert list(rules.RULES) == ["under-load", "capacity-limited", "over-limit", "no-clean-pair",
                                  "aa-out-of-bounds", "loaded-run", "bimodal", "unstable-denominator",
-                                 "older-benchmark-version", "older-procedure", "commits-pooled",
+                                 "older-benchmark-version", "older-procedure", "one-machine", "commits-pooled",
                                  "all-runs-excluded", "too-few-clean-pairs", "over-limit-cell", "few-runs"]
     # a pair is left out only on a meter's word, never for its ratio being high (or low)
     assert rules.EXCLUDING_PAIR_FLAGS == ("under-load", "capacity-limited")

@@ -205,17 +205,17 @@ def load(results_dir: str) -> LoadedResults:
                          {label: sorted(names) for label, names in machines_of.items() if label in environments})
 
 
-MACHINE_SEPARATOR = "@"  # an asv environment name never holds one
+ENV_MACHINE_SEPARATOR = "@"  # joins an asv environment name (which never holds one) and its machine
 
 
 def _on_machine(record: dict, machine: Optional[str]) -> dict:
     """The record with its machine in its environment name, so runs of two machines never group together
     (the A/A controls get the same name, so each run still finds its own)."""
-    return {**record, "env": f"{record.get('env', '')}{MACHINE_SEPARATOR}{machine or rules.UNKNOWN_MACHINE}"}
+    return {**record, "env": f"{record.get('env', '')}{ENV_MACHINE_SEPARATOR}{machine or rules.UNKNOWN_MACHINE}"}
 
 
 def _machine_env_label(env: str, machines: Sequence[Optional[str]]) -> str:
-    env_name, _, machine = env.partition(MACHINE_SEPARATOR)
+    env_name, _, machine = env.partition(ENV_MACHINE_SEPARATOR)
     return rules.machine_label(label_from_env_name(env_name), machine or None, machines)
 
 
