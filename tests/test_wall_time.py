@@ -84,3 +84,19 @@ def test_the_running_interpreter_gets_a_column_unless_named(monkeypatch):
     assert asked == [["3.13t", multipython.running_interpreter()], ["3.13t"]]
     # resolve_all keeps one column per interpreter: named already, the running one adds none
     assert os.path.isfile(multipython.running_interpreter())
+
+
+def test_when_no_cell_beats_the_fastest_serial_run_none_is_best():
+    # the CLI run of the issue with --strategy threads: no serial cell, 3.11's threads cell is noisy
+    runs = issue_runs()
+    for run in runs:
+        del run.cells[0]
+    runs[0].cells[0].update(noisy=True, flags=["noisy"])
+    verdict = table.wall_verdicts(runs)["countdown"]
+    assert verdict.best[0] == "cpython-3.13.5t" and not verdict.beats_serial
+    assert verdict.text() == ("countdown: nothing measured beats the fastest serial run (fastest cell: "
+                              "cpython-3.13.5t threads x2, 0.035 s = 0.91x against the fastest serial "
+                              "(cpython-3.11.7, 0.032 s))")
+    out = io.StringIO()
+    table.print_comparison(runs, out)
+    assert "* best" not in out.getvalue() and "~ tie" not in out.getvalue()

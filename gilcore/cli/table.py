@@ -113,7 +113,7 @@ def verdicts(cells: Sequence[Cell]) -> Dict[str, Verdict]:
 
 
 def _wall_mark(cell: Cell, verdict: Optional["WallVerdict"], symbols: Dict[str, str]) -> str:
-    if verdict is None or verdict.best is None:
+    if verdict is None or not verdict.beats_serial:
         return ""
     if cell is verdict.best[1]:
         return symbols["best"]
@@ -140,6 +140,15 @@ class WallVerdict:
     ties: List[Tuple[str, Cell]] = field(default_factory=list)
     serial: Optional[Tuple[str, float]] = None  # (interpreter, seconds): the fastest serial time
 
+    @property
+    def beats_serial(self) -> bool:
+        """The winner is faster than the fastest serial run among the interpreters, beyond its interval
+        (a serial cell that wins is that run itself)."""
+        if self.best is None:
+            return False
+        cell = self.best[1]
+        return cell.get("strategy") == "serial" or self.serial is None or _time_bounds(cell)[1] < self.serial[1]
+
     def text(self) -> str:
         if self.best is None:
             return f"{self.workload}: no trustworthy time (every cell is over the limit or has no time)"
@@ -147,6 +156,8 @@ class WallVerdict:
         best = f"{python} {cell_label(cell)}, {cell['seconds']:.3f} s"
         against = f" = {self.serial[1] / cell['seconds']:.2f}x against the fastest serial ({self.serial[0]}, " \
                   f"{self.serial[1]:.3f} s)" if self.serial else ""
+        if not self.beats_serial:
+            return f"{self.workload}: nothing measured beats the fastest serial run (fastest cell: {best}{against})"
         tied = f"; tied within the intervals: {', '.join(f'{p} {cell_label(c)}' for p, c in self.ties)}" \
             if self.ties else ""
         return f"{self.workload}: least wall time: {best}{against}{tied}"
