@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from gilcore import atomic
-from gilcore.publish import report
+from gilcore.publish import render, report
 
 OLD = b"the old report, intact\n" * 1000
 
@@ -116,7 +116,8 @@ def test_report_writes_only_through_write_atomic(tmp_path, monkeypatch):
         real_write_atomic(path, data)
 
     monkeypatch.setattr(builtins, "open", read_only_open)
-    monkeypatch.setattr(report, "write_atomic", spy)
+    for module in (report, render):  # the pages, and the charts drawn through publish/render.py
+        monkeypatch.setattr(module, "write_atomic", spy)
     assert report.main(["--results", str(results), "--out", str(out)]) == 0
     assert sorted(os.listdir(out)) == sorted(written)
     assert {"gilcore-report.md", "gilcore-report.html"} <= set(written)

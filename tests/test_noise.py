@@ -70,7 +70,9 @@ def test_pairs_under_load_are_measured_again(monkeypatch, full_capacity):
     monkeypatch.setattr(noise, "LoadMeter", FakeMeter)
     result = gilcore.measure("countdown", "threads", 2, 20_000, repeats=3, max_repeats=3)
     assert result.remeasured == 2 and len(result.kept_ratios) == 3 and len(result.pairs) == 5
-    assert [p.flags for p in result.pairs[:2]] == [["under-load"]] * 2
+    # the meter's flag on the loaded pairs; a tiny real pair may also read above the limit (flagged, kept)
+    assert all("under-load" in p.flags for p in result.pairs[:2])
+    assert not any("under-load" in p.flags for p in result.pairs[2:])
     assert not result.noisy
 
 
