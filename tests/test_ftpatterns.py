@@ -67,7 +67,8 @@ def test_locked_counter_loses_no_increment(no_leaks):
 
 def test_cli_runs_a_pattern(no_leaks):
     done = subprocess.run([sys.executable, "-m", "gilcore", "--workload", "ft-create-dict", "--strategy", "threads",
-                           "--workers", "2", "--size", "1000", "--repeats", "1", "--max-repeats", "1", "--json"],
+                           "--workers", "2", "--size", "1000", "--runs", "1", "--max-runs", "1", "--repeats", "1",
+                           "--max-repeats", "1", "--json"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     (cell,) = json.loads(done.stdout)["cells"]

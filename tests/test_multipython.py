@@ -175,7 +175,7 @@ def test_compare_interpreters_on_a_users_workload(tmp_path, no_leaks):
     args = [a for v in two for a in ("--python", v)]
     command = [sys.executable, "-m", "gilcore", *args, "--workload", "byo_example:sum_of_squares",
                "--strategy", "threads", "--strategy", "pool-spawn", "--workers", "2", "--size", "20000",
-               "--repeats", "1", "--max-repeats", "1", "--output", str(log)]
+               "--runs", "1", "--max-runs", "1", "--repeats", "1", "--max-repeats", "1", "--output", str(log)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1800, env=env, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     head = next(line for line in done.stdout.splitlines() if line.lstrip().startswith("workload"))

@@ -26,8 +26,9 @@ def venv_with_gilcore(interpreter):
 
 
 def gilcore_json(python, *args, env=None):
-    # one pair per cell: these check values and GIL states, not speedups
-    done = subprocess.run([python, "-m", "gilcore", "--json", "--repeats", "1", "--max-repeats", "1", *args],
+    # one run of one pair per cell: these check values and GIL states, not speedups
+    done = subprocess.run([python, "-m", "gilcore", "--json", "--runs", "1", "--max-runs", "1", "--repeats", "1",
+                           "--max-repeats", "1", *args],
                           capture_output=True, text=True, timeout=600, cwd="/", env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

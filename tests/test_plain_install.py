@@ -74,7 +74,8 @@ def test_default_run_plans_without_numpy(plain_venv):
 def test_a_run_with_numpy_missing_measures_the_rest(plain_venv):
     python, cwd = plain_venv
     done = run(python, cwd, "--workload", "countdown", "--workload", "numpy-matmul", "--strategy", "threads",
-               "--workers", "1", "--size", "2000", "--repeats", "1", "--max-repeats", "1")
+               "--workers", "1", "--size", "2000", "--runs", "1", "--max-runs", "1", "--repeats", "1",
+               "--max-repeats", "1")
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert "unavailable: numpy-matmul: needs numpy" in done.stdout and "Which wins here:" in done.stdout
