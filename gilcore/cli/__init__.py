@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", type=str, help="problem size for every workload (default: a quick size "
                                                  "per workload; --full: each one's own)")
     parser.add_argument("--full", action="store_true",
-                        help="every workload, strategy and worker count at full sizes (takes ~15 min on 2 cores)")
+                        help="every workload, strategy and worker count at full sizes (many minutes on 2 cores)")
     parser.add_argument("--runs", type=int, default=MIN_RUNS,
                         help=f"fewest runs per cell, each a fresh process at another moment (default {MIN_RUNS})")
     parser.add_argument("--max-runs", type=int, metavar="N",
