@@ -18,6 +18,8 @@ import pytest
 
 from gilcore.publish import site, sitepages, vendor
 
+from .conftest import need
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCREENSHOT_ENV = "GILBENCH_SITE_SCREENSHOT"  # set to a path to keep the Chromium screenshot (README's picture)
 
@@ -352,10 +354,8 @@ ERROR_WORDS = ("Uncaught", "Error", "error", "Failed", "integrity", "Refused")
 def test_built_site_works_offline_in_chromium(tmp_path):
     """Built from results/ and served from loopback: the index lists the benchmarks, a graph draws,
     the console is clean, and every file any page asks for is in the folder."""
-    if not _chromium():
-        if os.environ.get("CI", "").lower() in ("true", "1"):  # CI runs scripts/setup-browser first: a skip would hide it
-            pytest.fail("chromium is not installed in CI: scripts/setup-browser installs it")
-        pytest.skip("chromium is not installed (scripts/setup-browser installs it)")
+    if not _chromium():  # CI runs scripts/setup-browser first: there a skip would hide it
+        need("chromium", "scripts/setup-browser installs it")
     out = tmp_path / "html"
     done = _run_site(["--out", str(out)])
     assert done.returncode == 0, done.stderr
