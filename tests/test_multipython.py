@@ -219,3 +219,28 @@ def test_an_interpreter_without_a_venv_is_a_line_in_the_table_not_a_traceback(mo
     assert "cpython-3.99.0: no result: no venv: python -m venv failed" in out
     assert "Traceback" not in out + err
     assert [p.name for p in (tmp_path / "venvs").iterdir() if not p.name.endswith((".lock", ".log"))] == []
+
+
+def test_a_venv_is_named_by_its_build_inputs_and_takes_new_modules_by_copy(tmp_path):
+    tree = tmp_path / "tree"
+    (tree / "gilcore" / "sub").mkdir(parents=True)
+    (tree / "pyproject.toml").write_text("[project]\n")
+    (tree / "gilcore" / "_k.pyx").write_text("# kernel\n")
+    (tree / "gilcore" / "a.py").write_text("x = 1\n")
+    build = multipython.source_hash(tree, only_build_inputs=True)
+    (tree / "gilcore" / "a.py").write_text("x = 2\n")  # a module changed: same venv
+    assert multipython.source_hash(tree, only_build_inputs=True) == build
+    (tree / "gilcore" / "_k.pyx").write_text("# kernel 2\n")  # the kernel changed: another venv
+    assert multipython.source_hash(tree, only_build_inputs=True) != build
+    # a venv made from an older source: a.py old, old.py since removed, sub/b.py not there yet
+    package = tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "gilcore"
+    package.mkdir(parents=True)
+    (package / "a.py").write_text("x = 1\n")
+    (package / "old.py").write_text("gone = True\n")
+    (package / "_k.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\0")
+    (tree / "gilcore" / "sub" / "b.py").write_text("y = 3\n")
+    digest = multipython.source_hash(tree)
+    multipython._sync_modules(tmp_path / "venv", tree, digest)
+    assert (package / "a.py").read_text() == "x = 2\n" and (package / "sub" / "b.py").read_text() == "y = 3\n"
+    assert not (package / "old.py").exists() and (package / "_k.cpython-311-x86_64-linux-gnu.so").exists()
+    assert (tmp_path / "venv" / multipython.VENV_SOURCE).read_text() == digest

@@ -59,6 +59,7 @@ CHILD_CODE = (
 SOURCE_SUFFIXES = (".py", ".pyx", ".pxd")
 SOURCE_TOP_FILES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md")
 UNHASHED = ("README.md",)
+VENV_SOURCE = ".gilcore-source"  # in a venv: the hash of the whole source its gilcore package holds
 INSTALL_TIMEOUT = 1800.0  # a first Cython build and downloads on a busy 2-core machine
 STOP_GRACE = 10.0  # seconds a child has to shut its workers down after SIGINT
 
@@ -121,14 +122,20 @@ def source_files(tree: Path) -> List[Path]:
     return files
 
 
-def source_hash(tree: Path) -> str:
-    """What names a venv: the code it installs (the README is copied for the metadata, not hashed)."""
+def source_hash(tree: Path, only_build_inputs: bool = False) -> str:
+    """The code a venv holds (the README is copied for the metadata, not hashed); ``only_build_inputs``:
+    what a build compiles or configures (everything but the package's .py files), which names a venv."""
     digest = hashlib.sha256()
     for path in source_files(tree):
-        if path.relative_to(tree).as_posix() in UNHASHED:
+        if path.relative_to(tree).as_posix() in UNHASHED or (only_build_inputs and _is_module(tree, path)):
             continue
         digest.update(str(path.relative_to(tree)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
+
+
+def _is_module(tree: Path, path: Path) -> bool:
+    """A pure-Python file of the package: copied into a venv as it is, no build needed."""
+    return path.suffix == ".py" and path.relative_to(tree).parts[0] == "gilcore"
 
 
 @dataclass
@@ -167,21 +174,47 @@ def _locked(path: Path, exclusive: bool, block: bool = True) -> Iterator[bool]:
 
 def ensure_venv(interpreter: Interpreter, tree: Path, digest: str,
                 say: Callable[[str], None] = lambda text: None) -> Venv:
-    """The interpreter's venv with this source installed, made now if needed; raises VenvError."""
-    path = venv_path(interpreter, digest)
+    """The interpreter's venv with this source installed, made now if needed; raises VenvError.
+
+    A venv is named by the build inputs (the Cython kernels, the build files), not by every module: a
+    change to the package's .py files alone is copied into it (``digest``, the whole source's hash, is
+    kept beside it), so a new commit does not rebuild every interpreter's venv."""
+    path = venv_path(interpreter, source_hash(tree, only_build_inputs=True))
     try:
         with _locked(path, exclusive=True):
             ready = path / VENV_READY
             if not ready.is_file():
-                say(f"{interpreter.name}: making its venv with gilcore and numpy (once per source version) ...")
+                say(f"{interpreter.name}: making its venv with gilcore and numpy (once per build version) ...")
                 started = time.perf_counter()
                 _make_venv(interpreter, tree, path)
+                (path / VENV_SOURCE).write_text(digest, encoding="utf-8")
                 say(f"{interpreter.name}: venv ready in {time.perf_counter() - started:.0f} s: {path}")
+            _sync_modules(path, tree, digest)
             info = json.loads(ready.read_text(encoding="utf-8"))
         _prune_siblings(path)
     except (OSError, ValueError) as error:  # an unwritable cache, a damaged marker file
         raise VenvError(f"{path}: {error}") from None
     return Venv(path, info.get("numpy") if isinstance(info, dict) else None)
+
+
+def _sync_modules(path: Path, tree: Path, digest: str) -> None:
+    """Make the venv's installed package hold this source's .py files (under the venv's exclusive lock)."""
+    marker = path / VENV_SOURCE
+    if marker.is_file() and marker.read_text(encoding="utf-8") == digest:
+        return
+    installed = sorted(path.glob("lib/python*/site-packages/gilcore"))
+    if len(installed) != 1:
+        raise OSError(f"no single installed gilcore package in {path}")
+    package = installed[0]
+    wanted = {source.relative_to(tree / "gilcore"): source for source in source_files(tree) if _is_module(tree, source)}
+    for stale in package.rglob("*.py"):  # a module moved or removed since the venv was made
+        if "__pycache__" not in stale.parts and stale.relative_to(package) not in wanted:
+            stale.unlink()
+    for relative, source in wanted.items():
+        target = package / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)  # a new mtime: Python recompiles it
+    marker.write_text(digest, encoding="utf-8")
 
 
 def _make_venv(interpreter: Interpreter, tree: Path, path: Path) -> None:
