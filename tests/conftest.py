@@ -120,6 +120,16 @@ def no_leaks():
     assert leaks(before) == {}
 
 
+def as_if_under_asv(monkeypatch, conf_dir, env_name, commit="c" * 40):
+    """The environment asv gives a benchmark process (no install-status folder): cell records then go to
+    ``conf_dir``/results/cells/ under ``commit``."""
+    monkeypatch.setenv("ASV_CONF_DIR", str(conf_dir))
+    monkeypatch.setenv("ASV_ENV_NAME", env_name)
+    monkeypatch.setenv("ASV_COMMIT", commit)
+    monkeypatch.delenv("ASV_ENV_DIR", raising=False)
+    monkeypatch.delenv("GILCORE_CELLS_DIR", raising=False)
+
+
 # ----------------------------------------------------------------- parameters: only what applies here
 
 # (what, reason) -> how many parameters were not generated; the closing summary prints it.

@@ -8,6 +8,8 @@ import pytest
 
 from gilcore import cellstore, cli, compare, provenance, ratios, replication
 
+from .conftest import as_if_under_asv
+
 BENCH = "bench_cpu.Countdown.track_speedup"
 SPEEDUPS = {"threads": 0.95, "pool-fork": 1.9, "pool-spawn": 1.8, "cython-threads": 1.97}
 ENVS = ("virtualenv-py3.12", "virtualenv-py3.13")
@@ -247,11 +249,7 @@ def test_hardware_identity_names_different_cpus_differently():
 
 
 def test_each_cell_record_and_run_header_carries_build_and_machine(tmp_path, monkeypatch):
-    monkeypatch.setenv("ASV_CONF_DIR", str(tmp_path))
-    monkeypatch.setenv("ASV_ENV_NAME", "virtualenv-py3.12")
-    monkeypatch.setenv("ASV_COMMIT", "c" * 40)
-    monkeypatch.delenv("ASV_ENV_DIR", raising=False)
-    monkeypatch.delenv("GILCORE_CELLS_DIR", raising=False)
+    as_if_under_asv(monkeypatch, tmp_path, "virtualenv-py3.12")
     cellstore.record(BENCH, ["threads", 2], {"ratios": [1.0]})
     (line,) = cellstore.load(str(tmp_path / "results"))
     assert line["build"] == provenance.this_build() and line["machine"] == provenance.this_machine()

@@ -8,16 +8,14 @@ from benchmarks import bench_cpu, common
 from gilcore import cellstore
 from gilcore.runner import Pair, Result
 
+from .conftest import as_if_under_asv
+
 SESSION = "asv-1-2-virtualenv-py3.13t"
 
 
 @pytest.fixture
 def asv_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("ASV_CONF_DIR", str(tmp_path))
-    monkeypatch.setenv("ASV_ENV_NAME", "virtualenv-py3.13t")
-    monkeypatch.setenv("ASV_COMMIT", "c" * 40)
-    monkeypatch.delenv("ASV_ENV_DIR", raising=False)
-    monkeypatch.delenv("GILCORE_CELLS_DIR", raising=False)
+    as_if_under_asv(monkeypatch, tmp_path, "virtualenv-py3.13t")
     monkeypatch.setattr(common, "this_run", lambda: {"id": "later", "session": SESSION})
 
 
