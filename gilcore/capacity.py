@@ -21,17 +21,27 @@ minutes here (a 3.13t countdown took 0.43-0.62 s on one and 0.75-0.9 s on
 the other, /proc/stat showing no steal), and parallel work always waits for
 the slower one. So the solo reference runs once pinned to each CPU and the
 fastest counts: cores got = N x fastest solo / parallel wall, 1.2 rather
-than 2 there, whichever CPU an unpinned solo would have landed on. One probe
-costs ~100 ms of wall time;
+than 2 there, whichever CPU an unpinned solo would have landed on.
+
+Calibrated on an idle machine before the re-measure (rules.CAPACITY_READINGS): with the parallel
+spinners left to the scheduler, 2 of 12 readings came out at 1.01 and 1.12 cores, both processes
+woken on one CPU and not moved apart within the 60 ms. So the parallel part pins one spinner to
+each CPU (a quota or a VM that takes a core away slows pinned spinners just the same), and a
+reading below the bound is taken again: the median of rules.CAPACITY_READINGS readings counts, so
+one unlucky reading flags nothing while a loss that lasts (the history's lasted minutes) does.
+One probe costs ~100 ms of wall time;
 it runs before and after each cell's pairs in one run (gilcore.runner; after only
 in a CLI round, whose two pairs take a fraction of a second), not per pair.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 from typing import List, Optional
+
+from gilcore import rules
 
 PARALLEL_SECONDS = 0.06  # spin time of each process in the parallel part (see the module docstring)
 SOLO_FRACTION = 0.25  # the solo reference spins this share of the parallel part's loop
@@ -115,6 +125,27 @@ class CapacityProbe:
             return [None]
         return list(allowed[:MAX_PINNED_CPUS]) if len(allowed) > 1 else [None]
 
+    def _parallel_wall(self) -> float:
+        """All spinners at once, one pinned to each CPU (where it can be): the wall time from the
+        first start to the last end."""
+        cpus = self._solo_cpus()
+        pinned = []
+        if cpus != [None]:
+            allowed = os.sched_getaffinity(0)
+            for spinner, cpu in zip(self._spinners, cpus * len(self._spinners)):
+                try:
+                    os.sched_setaffinity(spinner.pid, {cpu})
+                    pinned.append(spinner)
+                except OSError:  # the CPU went away, or pinning is not allowed: that one unpinned
+                    pass
+        try:
+            answers = self._spin(self._spinners, self._loops)
+        finally:
+            for spinner in pinned:
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(spinner.pid, allowed)
+        return max(end for _, end in answers) - min(start for start, _ in answers)
+
     def _solo_seconds(self, loops: int, cpu: Optional[int]) -> float:
         """One spinner alone, pinned to ``cpu`` (None: where the scheduler puts it), then unpinned."""
         spinner = self._spinners[0]
@@ -140,10 +171,18 @@ class CapacityProbe:
             raise RuntimeError("open the probe before measuring")
         if not self._loops:
             self._calibrate()
+        first = self._reading()
+        if first is None or first >= rules.MIN_CAPACITY_SHARE * self.processes:
+            return first
+        readings = [first] + [self._reading() for _ in range(rules.CAPACITY_READINGS - 1)]
+        known = sorted(value for value in readings if value is not None)
+        return known[len(known) // 2] if known else None
+
+    def _reading(self) -> Optional[float]:
+        """One reading: processes x fastest pinned solo time / parallel wall time, capped at processes."""
         solo_loops = max(1, int(self._loops * SOLO_FRACTION))
         solo = min(self._solo_seconds(solo_loops, cpu) for cpu in self._solo_cpus()) / solo_loops * self._loops
-        answers = self._spin(self._spinners, self._loops)
-        wall = max(end for _, end in answers) - min(start for start, _ in answers)
+        wall = self._parallel_wall()
         return min(float(self.processes), self.processes * solo / wall) if wall > 0 else None
 
 

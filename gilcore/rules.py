@@ -31,6 +31,9 @@ MIN_JUDGED_SECONDS = 0.05  # /proc/stat counts 10 ms ticks: a shorter pair canno
 # The capacity probe must find at least this share of the cores a cell needs (min(W, CPUs)):
 # 2 workers on 2 cores need 1.6 cores; a VM or a quota giving one core reads ~1.0.
 MIN_CAPACITY_SHARE = 0.8
+# A probe reading below that bound is taken again: the median of this many readings counts (an idle
+# machine read 1.01 and 1.12 cores in 2 of 12 single readings; a loss that lasts reads low in all).
+CAPACITY_READINGS = 3
 MAX_AA_BIAS = 0.05  # the A/A control's ratio may stray from 1 by this much...
 MAX_AA_SPREAD = 0.15  # ... and one of its per-pair ratios by this much
 PHYSICAL_LIMIT_ALLOWANCE = 1.05  # timer noise allowed above min(W, cores) (W on I/O)
@@ -66,7 +69,8 @@ RULES: Dict[str, Rule] = {rule.name: rule for rule in (
          f"(pairs under {MIN_JUDGED_SECONDS * 1000:.0f} ms are not judged); measured again while the budget allows"),
     Rule("capacity-limited", "pair", "exclude",
          f"the capacity probe around the pair found fewer than {MIN_CAPACITY_SHARE:.0%} of the cores the cell "
-         "needs (min(W, CPUs), CPU-bound cells at W >= 2)"),
+         f"needs (min(W, CPUs), CPU-bound cells at W >= 2); a low reading counts only as the median of "
+         f"{CAPACITY_READINGS} readings"),
     Rule("over-limit", "pair", "flag",
          f"ratio above the physical limit (min(W, cores) x {PHYSICAL_LIMIT_ALLOWANCE}, W on I/O): noise, "
          "kept so that high and low tails are treated alike"),

@@ -52,6 +52,47 @@ def test_unequal_cpus_are_seen_whichever_cpu_an_unpinned_solo_would_land_on(monk
     assert pinned == {spinner_pid: None for spinner_pid in pinned}  # every pinning undone
 
 
+def _probe_with_readings(monkeypatch, readings):
+    """A two-process probe whose readings come from ``readings`` in turn; returns (probe, taken)."""
+    taken = []
+    monkeypatch.setattr(capacity.CapacityProbe, "_reading", lambda self: taken.append(1) or readings[len(taken) - 1])
+    probe = capacity.CapacityProbe(2)
+    probe._spinners, probe._loops = [object()], 1000  # measured through _reading alone
+    return probe, taken
+
+
+def test_one_low_reading_is_taken_again_and_the_median_counts(monkeypatch):
+    probe, taken = _probe_with_readings(monkeypatch, [1.05, 1.95, 1.9])  # a one-off, as on the idle machine
+    assert probe.measure() == 1.9 and len(taken) == rules.CAPACITY_READINGS
+    assert not rules.capacity_limited(1.9, 2)
+
+
+def test_a_loss_that_lasts_stays_low(monkeypatch):
+    probe, taken = _probe_with_readings(monkeypatch, [1.02, 1.9, 0.98])  # two of three low: still flagged
+    assert probe.measure() == 1.02 and rules.capacity_limited(1.02, 2)
+
+
+def test_a_good_reading_is_taken_once(monkeypatch):
+    probe, taken = _probe_with_readings(monkeypatch, [1.93])
+    assert probe.measure() == 1.93 and len(taken) == 1
+
+
+def test_the_parallel_spinners_are_pinned_one_per_cpu_then_let_go(monkeypatch):
+    pins = []
+    monkeypatch.setattr(capacity.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(capacity.os, "sched_setaffinity", lambda pid, cpus: pins.append((pid, sorted(cpus))))
+    monkeypatch.setattr(capacity.CapacityProbe, "_spin", lambda self, spinners, loops: [[0.0, 0.06]] * len(spinners))
+
+    class Spinner:
+        def __init__(self, pid):
+            self.pid = pid
+
+    probe = capacity.CapacityProbe(2)
+    probe._spinners, probe._loops = [Spinner(11), Spinner(12)], 1000
+    assert probe._parallel_wall() == 0.06
+    assert pins == [(11, [0]), (12, [1]), (11, [0, 1]), (12, [0, 1])]
+
+
 def test_which_cells_are_probed():
     assert capacity.needed_cores(2, 2, io_bound=False) == 2
     assert capacity.needed_cores(4, 2, io_bound=False) == 2
