@@ -29,9 +29,12 @@ woken on one CPU and not moved apart within the 60 ms. So the parallel part pins
 each CPU (a quota or a VM that takes a core away slows pinned spinners just the same), and a
 reading below the bound is taken again: the median of rules.CAPACITY_READINGS readings counts, so
 one unlucky reading flags nothing while a loss that lasts (the history's lasted minutes) does.
-One probe costs ~100 ms of wall time;
-it runs before and after each cell's pairs in one run (gilcore.runner; after only
-in a CLI round, whose two pairs take a fraction of a second), not per pair.
+One probe costs ~100 ms of wall time
+(~300 ms when a low reading is taken again); it runs between a cell's pairs (gilcore.runner), so
+each pair is judged by the readings just before and just after it: on this VM a vCPU ran at full
+speed or at ~60 % in spells of a few seconds (1 M-addition chunks took 8-9 ms or 14-15 ms, with
+/proc/stat showing neither steal nor load), so a reading at the start of a run says little of
+a pair ten seconds later.
 """
 from __future__ import annotations
 

@@ -68,9 +68,9 @@ RULES: Dict[str, Rule] = {rule.name: rule for rule in (
          f"steal > {MAX_STEAL:.0%} of CPU ticks or other processes > {MAX_OTHER_LOAD} cores during the pair "
          f"(pairs under {MIN_JUDGED_SECONDS * 1000:.0f} ms are not judged); measured again while the budget allows"),
     Rule("capacity-limited", "pair", "exclude",
-         f"the capacity probe around the pair found fewer than {MIN_CAPACITY_SHARE:.0%} of the cores the cell "
-         f"needs (min(W, CPUs), CPU-bound cells at W >= 2); a low reading counts only as the median of "
-         f"{CAPACITY_READINGS} readings"),
+         f"the capacity probe just before or just after the pair found fewer than {MIN_CAPACITY_SHARE:.0%} of "
+         f"the cores the cell needs (min(W, CPUs), CPU-bound cells at W >= 2; a low reading counts only as the "
+         f"median of {CAPACITY_READINGS} readings); measured again while the budget allows"),
     Rule("over-limit", "pair", "flag",
          f"ratio above the physical limit (min(W, cores) x {PHYSICAL_LIMIT_ALLOWANCE}, W on I/O): noise, "
          "kept so that high and low tails are treated alike"),

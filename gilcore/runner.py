@@ -335,9 +335,10 @@ def measure_cell(cell: "Cell", *, repeats: int = MIN_PAIRS, max_repeats: Optiona
     flagged and measured again (at most ``extra_pairs`` times): that depends
     on the meter, not on the ratio. A ratio beyond what W workers can give is
     flagged, never dropped (gilcore.rules). The capacity probe measures the
-    cores the process tree gets before and after the pairs; pairs of a run
-    that got too few are flagged capacity-limited (``probe_before=False``: after them only, where the
-    pairs take well under a second, as in one CLI round). Pairs continue past
+    cores the process tree gets between pairs: a pair whose reading just before or just after it
+    found too few is flagged capacity-limited and measured again, like a pair under load (a VM's
+    vCPU here ran at full speed or at ~60 % in spells of seconds, so the probe next to a pair tells
+    of that pair; ``probe_before=False``: no reading before the first pair). Pairs continue past
     ``repeats`` until the 95 % interval of the clean ratios is within +-5 %
     or ``max_repeats`` clean pairs are had. Without a baseline, ``repeats``
     plain runs.
@@ -362,7 +363,7 @@ def measure_cell(cell: "Cell", *, repeats: int = MIN_PAIRS, max_repeats: Optiona
             if warm is not None and not warm.warm:
                 warm.run_once()
         probe = stack.enter_context(capacity.CapacityProbe(needed)) if needed else None
-        found = [probe.measure()] if probe and probe_before else []
+        last_reading = probe.measure() if probe and probe_before else None
         attempts = 0
         while True:
             if serial is None:
@@ -378,17 +379,16 @@ def measure_cell(cell: "Cell", *, repeats: int = MIN_PAIRS, max_repeats: Optiona
                 else:
                     p, s = cell.run_once(), serial.run_once()
             pair = Pair(s, p, serial_first, meter.load.steal, meter.load.other_load, meter.load.seconds)
+            if probe:  # the readings just before and just after this pair: the lower one is its capacity
+                reading = probe.measure()
+                known = [value for value in (last_reading, reading) if value is not None]
+                pair.capacity, pair.capacity_needed = (min(known) if known else None), needed
+                last_reading = reading
             pair.flags = rules.pair_flags(asdict(pair), limit)
             pairs.append(pair)
             clean = [x.ratio for x in pairs if x.clean]
             if len(clean) >= cap or ratios.tight_enough(clean, repeats) or attempts >= cap + extra_pairs:
                 break
-        if probe:
-            found.append(probe.measure())
-            got = min((value for value in found if value is not None), default=None)
-            for pair in pairs:
-                pair.capacity, pair.capacity_needed = got, needed
-                pair.flags = rules.pair_flags(asdict(pair), limit)
         gil = check_gil_state()
     chosen = [x for x in pairs if x.clean] or pairs
     return Result(workload=cell.workload.name, strategy=cell.strategy.name, kernel=cell.strategy.kernel,
