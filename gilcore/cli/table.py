@@ -147,15 +147,19 @@ class WallVerdict:
     serial: Optional[Serial] = None  # the fastest serial time among the interpreters
 
     @property
+    def best_time(self) -> Optional[TimeEstimate]:
+        return cell_time(self.best[1]) if self.best else None
+
+    @property
     def outcome(self) -> str:
         """'faster' than the fastest serial run beyond both intervals (a serial cell that wins is that
         run itself), 'within noise' of it, or 'slower'; 'none' without a trustworthy time."""
-        if self.best is None:
+        seconds = self.best_time
+        if self.best is None or seconds is None:  # a cell without a time is never best
             return "none"
-        cell = self.best[1]
-        if cell.get("strategy") == "serial" or self.serial is None:
+        if self.best[1].get("strategy") == "serial" or self.serial is None:
             return "faster"
-        low, high = cell_time(cell).bounds  # type: ignore[union-attr]
+        low, high = seconds.bounds
         serial_low, serial_high = self.serial[1].bounds
         if high < serial_low:
             return "faster"
@@ -166,11 +170,10 @@ class WallVerdict:
         return self.outcome == "faster"
 
     def text(self) -> str:
-        if self.best is None:
+        seconds = self.best_time
+        if self.best is None or seconds is None:
             return f"{self.workload}: no trustworthy time (every cell is over the limit or has no time)"
         python, cell = self.best
-        seconds = cell_time(cell)
-        assert seconds is not None  # a cell without a time is never best
         fastest = f"{python} {cell_label(cell)}, {time_text(seconds)}"
         if self.serial is None:
             return f"{self.workload}: least wall time: {fastest}"
