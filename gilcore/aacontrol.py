@@ -9,7 +9,9 @@ older records of results/cells/) are the one run it controlled.
 ``from_asv_file`` turns that figure into the control record
 gilcore.replication ties those cells to, so rule 'aa-out-of-bounds'
 (gilcore.rules) applies to them as to newer records, which carry their
-session's control themselves.
+session's control themselves. ``control`` is the one reader of a run's
+NoiseControl figures: from_asv_file and the GIL probes' runs
+(gilcore.proberuns, rule 'loaded-run') both read them through it.
 
 ``describe`` says, for the runs behind one environment's cells, what their
 controls were: each run's when there are few, else a summary with n.
@@ -17,14 +19,28 @@ controls were: each run's when there are few, else a summary with n.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from gilcore import rules
 from gilcore.cellstore import AA_KIND
 
-AA_RATIO = "bench_noise.NoiseControl.track_aa_ratio"
-AA_SPREAD_PERCENT = "bench_noise.NoiseControl.track_aa_spread_percent"
+NOISE = "bench_noise.NoiseControl."  # the asv benchmark class of the control and its meters
+AA_RATIO = NOISE + "track_aa_ratio"
+AA_SPREAD_PERCENT = NOISE + "track_aa_spread_percent"
+STEAL_PERCENT = NOISE + "track_steal_percent"
+OTHER_LOAD_CORES = NOISE + "track_other_load_cores"
 LISTED_RUNS = 3  # up to this many runs, each one's control is listed; more: a summary with n
+
+
+def control(value: Callable[[str], Optional[float]]) -> Optional[Dict[str, Optional[float]]]:
+    """One run's A/A control from its NoiseControl figures, ``value(benchmark name)`` giving each (None:
+    absent): ratio; spread and steal as fractions; other load in cores. None without ratio and spread."""
+    ratio, spread = value(AA_RATIO), value(AA_SPREAD_PERCENT)
+    if ratio is None or spread is None:
+        return None
+    steal = value(STEAL_PERCENT)
+    return {"ratio": ratio, "spread": spread / 100, "steal": None if steal is None else steal / 100,
+            "other_load": value(OTHER_LOAD_CORES)}
 
 
 def _asv_value(data: Mapping[str, Any], name: str) -> Optional[float]:
@@ -41,12 +57,13 @@ def _asv_value(data: Mapping[str, Any], name: str) -> Optional[float]:
 
 
 def from_asv_file(data: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
-    """The control record of an asv result file's commit and environment; None without an A/A there."""
-    ratio, spread = (_asv_value(data, name) for name in (AA_RATIO, AA_SPREAD_PERCENT))
-    if ratio is None or spread is None or not data.get("commit_hash") or not data.get("env_name"):
+    """The control record of an asv result file's commit and environment (its ratio and spread: what
+    rule 'aa-out-of-bounds' reads); None without an A/A there."""
+    found = control(lambda name: _asv_value(data, name))
+    if found is None or not data.get("commit_hash") or not data.get("env_name"):
         return None
     return {"kind": AA_KIND, "commit": str(data["commit_hash"]), "env": str(data["env_name"]),
-            "measured_at": 0.0, "aa": {"ratio": ratio, "spread": spread / 100.0}}
+            "measured_at": 0.0, "aa": {"ratio": found["ratio"], "spread": found["spread"]}}
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,10 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from gilcore import provenance, ratios, rules
-from gilcore.replication import CellEstimate, RunMeasurement
+from gilcore import provenance, ratios, rules, times
+from gilcore.replication import CellEstimate
 
 CellId = Tuple[str, Tuple[str, ...]]  # (benchmark or workload, params)
 SPEEDUP, SERIAL, PARALLEL = "speedup", "serial time", "parallel time"
@@ -189,21 +189,6 @@ class Comparison:
                 "cells": [cell.to_dict() for cell in self.cells]}
 
 
-# ---------------------------------------------------------------------------------------- per run
-
-def _run_time_logs(runs: Iterable[RunMeasurement], key: str) -> List[float]:
-    """Each usable run's serial or parallel time (the centre of its clean pairs' times), as logs.
-    Pairs rebuilt from ratios alone (old records) carry no time: such runs give none."""
-    logs = []
-    for run in runs:
-        if not run.usable:
-            continue
-        times = [pair[key] for pair in run.pairs if rules.is_clean(pair["flags"]) and not pair.get("ratio_only")]
-        if times:
-            logs.append(math.log(ratios.run_centre(times)))
-    return logs
-
-
 def _undecided(cell: CellEstimate, side: str) -> List[str]:
     if cell.estimate is None:
         return [f"no estimate in {side}"]
@@ -223,8 +208,8 @@ def compare_cell(cell: CellId, a: Optional[CellEstimate], b: Optional[CellEstima
     changes = []
     if a.estimate is not None and b.estimate is not None:
         changes.append(Change(SPEEDUP, a.estimate, b.estimate, welch(a.run_logs, b.run_logs), speedup_mark))
-        for quantity, key in ((SERIAL, "serial"), (PARALLEL, "parallel")):
-            a_logs, b_logs = _run_time_logs(a.runs, key), _run_time_logs(b.runs, key)
+        for quantity, key in ((SERIAL, times.SERIAL), (PARALLEL, times.PARALLEL)):
+            a_logs, b_logs = times.run_time_logs(a.runs, key), times.run_time_logs(b.runs, key)
             if a_logs and b_logs:
                 changes.append(Change(quantity, math.exp(statistics.fmean(a_logs)),
                                       math.exp(statistics.fmean(b_logs)), welch(a_logs, b_logs), time_mark))

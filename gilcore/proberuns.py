@@ -16,10 +16,10 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from gilcore import rules
+from gilcore import aacontrol, rules
 
 PREFIXES = ("bench_gil_behaviour.", "bench_gil.", "bench_noise.")  # what a probe run keeps
-NOISE = "bench_noise.NoiseControl."
+NOISE = aacontrol.NOISE
 Key = Tuple[str, Tuple[str, ...]]  # (benchmark, params)
 
 
@@ -37,15 +37,9 @@ class ProbeRun:
     date: float = 0.0  # asv's date of the result file's commit (ms since the epoch): runs are shown in its order
 
     @property
-    def control(self) -> Optional[Dict[str, float]]:
-        """Its A/A control as fractions and cores; None when the run had none."""
-        figures = {name: self.values.get((NOISE + name, ())) for name in (
-            "track_aa_ratio", "track_aa_spread_percent", "track_steal_percent", "track_other_load_cores")}
-        if figures["track_aa_ratio"] is None or figures["track_aa_spread_percent"] is None:
-            return None
-        steal = figures["track_steal_percent"]
-        return {"ratio": figures["track_aa_ratio"], "spread": figures["track_aa_spread_percent"] / 100,
-                "steal": None if steal is None else steal / 100, "other_load": figures["track_other_load_cores"]}
+    def control(self) -> Optional[Dict[str, Optional[float]]]:
+        """Its A/A control as fractions and cores (gilcore.aacontrol.control); None when the run had none."""
+        return aacontrol.control(lambda name: self.values.get((name, ())))
 
     @property
     def loaded(self) -> bool:

@@ -128,6 +128,18 @@ def describe_build(build: Optional[Mapping[str, Any]]) -> str:
            f"{build.get('compiler') or '?'}"
 
 
+def describe_machine(machine: Optional[Mapping[str, Any]]) -> str:
+    """'amd-epyc-2c-24g (AMD EPYC 7B13, 2 cores, 24 GiB)': the name and what it stands for."""
+    if not machine:
+        return "machine unknown"
+    parts = [str(machine.get("cpu") or "?")]
+    if machine.get("cores"):
+        parts.append(f"{machine['cores']} cores")
+    if machine.get("memory_gib"):
+        parts.append(f"{machine['memory_gib']} GiB")
+    return f"{machine.get('name') or '?'} ({', '.join(parts)})"
+
+
 Aspect = Tuple[str, Callable[[Mapping[str, Any]], Any]]  # (how a difference is introduced, what is read)
 BUILD_ASPECTS: Tuple[Aspect, ...] = (
     ("", lambda b: b.get("implementation")), ("", lambda b: b.get("build")),

@@ -43,3 +43,19 @@ def test_few_runs_are_listed_each_with_its_control_many_are_summarised_with_n():
     assert aacontrol.describe(aacontrol.controls_of(many)) == (
         "4 runs: 2 in bounds (±5–12%), 1 OUT OF BOUNDS (±28–28%), 1 without A/A")
     assert aacontrol.describe([]) == "—"
+
+
+def test_one_reader_serves_the_asv_file_and_the_gil_probes_run():
+    from gilcore import proberuns, rules
+
+    figures = {aacontrol.AA_RATIO: 1.02, aacontrol.AA_SPREAD_PERCENT: 7.0, aacontrol.STEAL_PERCENT: 30.0,
+               aacontrol.OTHER_LOAD_CORES: 0.1}
+    data = asv_file(1.02, 7.0)
+    data["results"].update({aacontrol.STEAL_PERCENT: [[30.0], [], "v1"], aacontrol.OTHER_LOAD_CORES: [[0.1], [], "v1"]})
+    probe_run = proberuns.ProbeRun("c" * 40, "3.12", {(name, ()): value for name, value in figures.items()})
+    expected = {"ratio": 1.02, "spread": 0.07, "steal": 0.30, "other_load": 0.1}
+    assert probe_run.control == expected == aacontrol.control(figures.get)
+    assert probe_run.loaded is rules.loaded_run(expected)
+    # the record the cells are tied to keeps what rule 'aa-out-of-bounds' reads, as before
+    assert aacontrol.from_asv_file(data)["aa"] == {"ratio": 1.02, "spread": 0.07}
+    assert proberuns.ProbeRun("c" * 40, "3.12", {}).control is None

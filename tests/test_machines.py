@@ -76,3 +76,41 @@ def test_one_machine_keeps_plain_labels_and_says_which(two_machines):
     (two_machines / "cells" / "c.jsonl").write_text(_cell_line("a" * 40, 1.9, None, "r1"))
     loaded = results.load(str(two_machines))
     assert loaded.environments == ["3.11"] and loaded.machines == {"3.11": ["amd-epyc-7b13-2c-24g"]}
+
+
+BUILD_OLD = {"implementation": "cpython", "version": "3.11.6", "build": "GIL", "origin": "pyenv", "flags": ["shared"],
+             "compiler": "GCC 12.2.0"}
+BUILD_NEW = dict(BUILD_OLD, version="3.11.7")
+
+
+def test_each_environment_has_its_build_and_machine(two_machines):
+    # the Xeon's lines carry builds (the newer one counts); the EPYC's carry none and its asv file names it
+    with open(two_machines / "cells" / "c.jsonl", "a") as handle:
+        for at, build in ((5, BUILD_NEW), (2, BUILD_OLD)):
+            line = json.loads(_cell_line("b" * 40, 1.2, {"name": "intel-xeon-2c-24g", "cpu": "Intel Xeon"}, f"x{at}"))
+            handle.write(json.dumps(dict(line, build=build, measured_at=at)) + "\n")
+    loaded = results.load(str(two_machines))
+    epyc, xeon = (loaded.provenance[env] for env in loaded.environments)
+    assert epyc.build is None and epyc.machine == {"cpu": "AMD EPYC 7B13", "cores": 2, "memory_gib": 24,
+                                                   "name": "amd-epyc-7b13-2c-24g"}
+    assert xeon.build == BUILD_NEW and xeon.machine_name == "intel-xeon-2c-24g"
+
+
+def test_the_report_names_each_environments_machine_and_build(two_machines, tmp_path):
+    from gilcore.publish import report
+
+    (two_machines / "vm" / f"{'b' * 8}-virtualenv-py3.11.json").unlink()
+    line = json.loads(_cell_line("a" * 40, 1.9, None, "r1"))
+    (two_machines / "cells" / "c.jsonl").write_text(json.dumps(dict(line, build=BUILD_NEW)) + "\n")
+    out = tmp_path / "out"
+    assert report.main(["--results", str(two_machines), "--out", str(out)]) == 0
+    page = (out / "gilcore-report.md").read_text()
+    section = page.split("## Where each environment was measured")[1].split("\n## ")[0]
+    assert ("| 3.11 | 3.11.7 GIL, pyenv, shared, GCC 12.2.0 | amd-epyc-7b13-2c-24g (AMD EPYC 7B13, 2 cores, 24 GiB) |"
+            in section)
+    speedups = page.split("## Speedup at 2 workers")[1].split("\n## ")[0]
+    assert speedups.splitlines()[4] == "| measured on | amd-epyc-7b13-2c-24g |"  # each column's first row
+    serial = page.split("## Serial cost of each Python")[1].split("\n## ")[0]
+    assert "| build | 3.11.7 GIL, pyenv, shared, GCC 12.2.0 |" in serial
+    releases_page = (out / "gilcore-releases.md").read_text()
+    assert "| 3.11 | 3.11.7 GIL, pyenv, shared, GCC 12.2.0 | amd-epyc-7b13-2c-24g (AMD EPYC 7B13" in releases_page

@@ -50,7 +50,7 @@ def table_rows(page):
 
 def compared(folder):
     loaded = results.load(folder)
-    return releases.compare_releases(loaded, releases.provenances(folder))
+    return releases.compare_releases(loaded, loaded.provenance)
 
 
 def test_a_seeded_regression_is_named_alone(tmp_path):

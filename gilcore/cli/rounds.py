@@ -27,7 +27,7 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
-from gilcore import replication
+from gilcore import replication, times
 from gilcore.ratios import TARGET_HALF_WIDTH
 
 Key = Tuple[str, str, int]
@@ -83,11 +83,21 @@ def estimates(records: Sequence[Dict[str, Any]]) -> Dict[Key, Tuple[Dict[str, An
 
 
 def aggregate(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The cells of a run file, in the order first measured: the newest run's times and settings, the
-    estimate over every run with its "runs x pairs", flags, and each run's own figures."""
+    """The cells of a run file, in the order first measured: the newest run's settings, the estimate over
+    every run with its "runs x pairs", flags, and each run's own figures. The times shown are estimated
+    as the speedup is, per run then over runs (gilcore.times): ``parallel_time`` and ``serial_time`` (its
+    own halves), ``kernel_serial_time`` (the serial halves of every cell of its kernel and size, pooled
+    per run: what other interpreters are set against); ``seconds`` and ``serial_median`` are their values."""
+    by_cell = estimates(records)
+    kernels: Dict[Tuple[str, str, Any], List[List[replication.RunMeasurement]]] = {}
+    for record, estimate in by_cell.values():
+        kernels.setdefault(_kernel_of(record), []).append(estimate.runs)
+    pooled = {kernel: times.pooled_serial_time(runs) for kernel, runs in kernels.items()}
     cells = []
-    for record, estimate in estimates(records).values():
+    for record, estimate in by_cell.values():
         row = {k: v for k, v in record.items() if k not in ("record", "run", "benchmark", "params", "env", "commit")}
+        parallel, serial = times.cell_time(estimate.runs, times.PARALLEL), times.cell_time(estimate.runs, times.SERIAL)
+        kernel_serial = pooled[_kernel_of(record)]
         row.update(estimate.to_dict(), n=estimate.pairs_used, over_limit=estimate.over_limit,
                    noisy=bool(set(estimate.flags) - {"over limit"}),
                    capacity_limited="capacity-limited" in estimate.flags,
@@ -95,8 +105,19 @@ def aggregate(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
                    run_measurements=[{"run": run.run_id, "session": run.session, "measured_at": run.measured_at,
                                       "estimate": run.estimate, "aa_in_bounds": run.aa_in_bounds,
                                       "pairs": len(run.pairs)} for run in estimate.runs])
+        for name, value in (("parallel_time", parallel), ("serial_time", serial),
+                            ("kernel_serial_time", kernel_serial)):
+            row[name] = value.to_dict() if value else None
+        if parallel:
+            row["seconds"] = parallel.seconds
+        if serial:
+            row["serial_median"] = serial.seconds
         cells.append(row)
     return cells
+
+
+def _kernel_of(record: Dict[str, Any]) -> Tuple[str, str, Any]:
+    return str(record.get("workload")), str(record.get("kernel", "")), record.get("size")
 
 
 def measure_rounds(planned: Sequence[Any], args: argparse.Namespace,

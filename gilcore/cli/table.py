@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from gilcore.cli.runlog import Run
+from gilcore.times import TimeEstimate
 
 Cell = Dict[str, Any]
 
@@ -130,70 +131,101 @@ def _mark(cell: Cell, verdict: Optional[Verdict], symbols: Dict[str, str]) -> st
 
 # ---------------------------------------------------------------- across interpreters: wall time decides
 
+Serial = Tuple[str, TimeEstimate]  # (interpreter, its serial time of a kernel over runs)
+
+
 @dataclass
 class WallVerdict:
     """One workload across interpreters: the cell of least wall time (a serial cell may win), the cells
-    whose time interval overlaps it, and the fastest serial time every cell is set against."""
+    whose time interval overlaps it, and the fastest serial time every cell is set against. Every time
+    is over runs (gilcore.times), the same estimates the table shows; the winner beats serial only when
+    its interval and the fastest serial time's do not overlap."""
 
     workload: str
     best: Optional[Tuple[str, Cell]]  # (interpreter, cell)
     ties: List[Tuple[str, Cell]] = field(default_factory=list)
-    serial: Optional[Tuple[str, float]] = None  # (interpreter, seconds): the fastest serial time
+    serial: Optional[Serial] = None  # the fastest serial time among the interpreters
+
+    @property
+    def best_time(self) -> Optional[TimeEstimate]:
+        return cell_time(self.best[1]) if self.best else None
+
+    @property
+    def outcome(self) -> str:
+        """'faster' than the fastest serial run beyond both intervals (a serial cell that wins is that
+        run itself), 'within noise' of it, or 'slower'; 'none' without a trustworthy time."""
+        seconds = self.best_time
+        if self.best is None or seconds is None:  # a cell without a time is never best
+            return "none"
+        if self.best[1].get("strategy") == "serial" or self.serial is None:
+            return "faster"
+        low, high = seconds.bounds
+        serial_low, serial_high = self.serial[1].bounds
+        if high < serial_low:
+            return "faster"
+        return "slower" if low > serial_high else "within noise"
 
     @property
     def beats_serial(self) -> bool:
-        """The winner is faster than the fastest serial run among the interpreters, beyond its interval
-        (a serial cell that wins is that run itself)."""
-        if self.best is None:
-            return False
-        cell = self.best[1]
-        return cell.get("strategy") == "serial" or self.serial is None or _time_bounds(cell)[1] < self.serial[1]
+        return self.outcome == "faster"
 
     def text(self) -> str:
-        if self.best is None:
+        seconds = self.best_time
+        if self.best is None or seconds is None:
             return f"{self.workload}: no trustworthy time (every cell is over the limit or has no time)"
         python, cell = self.best
-        best = f"{python} {cell_label(cell)}, {cell['seconds']:.3f} s"
-        against = f" = {self.serial[1] / cell['seconds']:.2f}x against the fastest serial ({self.serial[0]}, " \
-                  f"{self.serial[1]:.3f} s)" if self.serial else ""
-        if not self.beats_serial:
-            return f"{self.workload}: nothing measured beats the fastest serial run (fastest cell: {best}{against})"
+        fastest = f"{python} {cell_label(cell)}, {time_text(seconds)}"
+        if self.serial is None:
+            return f"{self.workload}: least wall time: {fastest}"
+        serial_python, serial = self.serial
+        if self.outcome == "within noise":
+            return (f"{self.workload}: within noise of the fastest serial: {fastest} against "
+                    f"{time_text(serial)} ({serial_python} serial)")
+        if self.outcome == "slower":
+            return (f"{self.workload}: nothing measured beats the fastest serial run (fastest cell: {fastest} "
+                    f"against {time_text(serial)}, {serial_python} serial)")
         tied = f"; tied within the intervals: {', '.join(f'{p} {cell_label(c)}' for p, c in self.ties)}" \
             if self.ties else ""
-        return f"{self.workload}: least wall time: {best}{against}{tied}"
+        return (f"{self.workload}: least wall time: {fastest} = {serial.seconds / seconds.seconds:.2f}x against "
+                f"the fastest serial ({serial_python}, {time_text(serial)}){tied}")
 
 
-def _serial_seconds(cell: Cell) -> Optional[float]:
-    if cell.get("strategy") == "serial":
-        return cell.get("seconds")
-    return cell.get("serial_median")
+def time_text(estimate: TimeEstimate) -> str:
+    """'0.028 s [0.020-0.041]': seconds over runs and their 95 % interval."""
+    if estimate.interval is None:
+        return f"{estimate.seconds:.3f} s"
+    return f"{estimate.seconds:.3f} s [{estimate.interval[0]:.3f}-{estimate.interval[1]:.3f}]"
 
 
-def fastest_serial(runs: Sequence[Run]) -> Dict[Tuple[str, str], Tuple[str, float]]:
-    """(workload, kernel) -> (interpreter, seconds): the least serial time of that kernel among the
-    interpreters compared, each interpreter's own taken as the median over its cells' serial runs."""
-    import statistics
+def _point(seconds: Optional[float]) -> Optional[TimeEstimate]:
+    return TimeEstimate(seconds, None, 0) if seconds else None
 
-    fastest: Dict[Tuple[str, str], Tuple[str, float]] = {}
+
+def cell_time(cell: Cell) -> Optional[TimeEstimate]:
+    """The cell's parallel time over runs; a cell from a file written before times were estimated over
+    runs has its one value, without an interval."""
+    return TimeEstimate.from_dict(cell.get("parallel_time")) or _point(cell.get("seconds"))
+
+
+def kernel_serial_time(cell: Cell) -> Optional[TimeEstimate]:
+    """Its interpreter's serial time of the cell's kernel over runs (see gilcore.cli.rounds.aggregate)."""
+    pooled = TimeEstimate.from_dict(cell.get("kernel_serial_time"))
+    if pooled:
+        return pooled
+    return _point(cell.get("seconds") if cell.get("strategy") == "serial" else cell.get("serial_median"))
+
+
+def fastest_serial(runs: Sequence[Run]) -> Dict[Tuple[str, str], Serial]:
+    """(workload, kernel) -> (interpreter, time): the least serial time of that kernel among the
+    interpreters compared, each interpreter's own estimated over its runs."""
+    fastest: Dict[Tuple[str, str], Serial] = {}
     for run in runs:
-        times: Dict[Tuple[str, str], List[float]] = {}
         for cell in run.cells:
-            seconds = _serial_seconds(cell)
-            if seconds:
-                times.setdefault((cell["workload"], str(cell.get("kernel", ""))), []).append(seconds)
-        for key, values in times.items():
-            median = statistics.median(values)
-            if key not in fastest or median < fastest[key][1]:
-                fastest[key] = (run.label, median)
+            serial = kernel_serial_time(cell)
+            key = (cell["workload"], str(cell.get("kernel", "")))
+            if serial and (key not in fastest or serial.seconds < fastest[key][1].seconds):
+                fastest[key] = (run.label, serial)
     return fastest
-
-
-def _time_bounds(cell: Cell) -> Tuple[float, float]:
-    """The cell's parallel time, as an interval: its serial time over its speedup's interval."""
-    seconds, serial, interval = cell["seconds"], _serial_seconds(cell), cell.get("speedup_interval")
-    if cell.get("strategy") == "serial" or not (serial and interval and interval[0] > 0):
-        return seconds, seconds
-    return serial / interval[1], serial / interval[0]
 
 
 def wall_verdicts(runs: Sequence[Run]) -> Dict[str, WallVerdict]:
@@ -206,26 +238,28 @@ def wall_verdicts(runs: Sequence[Run]) -> Dict[str, WallVerdict]:
             by_workload.setdefault(cell["workload"], []).append((run.label, cell))
     result = {}
     for workload, group in by_workload.items():
-        usable = [(p, c) for p, c in group if c.get("seconds") and not c.get("over_limit")]
-        pool = [(p, c) for p, c in usable if not (c.get("noisy") or c.get("flags"))] or usable
-        fastest = min((t for (w, _), t in serial.items() if w == workload), key=lambda t: t[1], default=None)
+        timed = [(p, c, t) for p, c in group for t in [cell_time(c)] if t and not c.get("over_limit")]
+        pool = [entry for entry in timed if not (entry[1].get("noisy") or entry[1].get("flags"))] or timed
+        fastest = min((t for (w, _), t in serial.items() if w == workload), key=lambda t: t[1].seconds, default=None)
         if not pool:
             result[workload] = WallVerdict(workload, None, serial=fastest)
             continue
-        best = min(pool, key=lambda pc: pc[1]["seconds"])
-        high = _time_bounds(best[1])[1]
-        ties = [pc for pc in pool if pc is not best and _time_bounds(pc[1])[0] <= high]
-        result[workload] = WallVerdict(workload, best, sorted(ties, key=lambda pc: pc[1]["seconds"]), fastest)
+        pool.sort(key=lambda entry: entry[2].seconds)
+        high = pool[0][2].bounds[1]
+        ties = [(p, c) for p, c, t in pool[1:] if t.bounds[0] <= high]
+        result[workload] = WallVerdict(workload, pool[0][:2], ties, fastest)
     return result
 
 
-def against_fastest_serial(cell: Cell, serial: Dict[Tuple[str, str], Tuple[str, float]]) -> str:
-    """'0.035 s = 0.91x vs 3.11 serial': this cell's parallel time against the fastest serial time of its
-    kernel among the interpreters compared (above 1: faster than any interpreter's serial run)."""
+def against_fastest_serial(cell: Cell, serial: Dict[Tuple[str, str], Serial]) -> str:
+    """'0.035 s [0.033-0.037] = 0.91x vs 3.11 serial': this cell's parallel time over runs against the
+    fastest serial time of its kernel among the interpreters compared (above 1: faster than any
+    interpreter's serial run, in the estimates; the verdict weighs the intervals)."""
     fastest = serial.get((cell["workload"], str(cell.get("kernel", ""))))
-    if not cell.get("seconds") or fastest is None:
+    seconds = cell_time(cell)
+    if seconds is None or fastest is None:
         return ""
-    return f"{cell['seconds']:.3f} s = {fastest[1] / cell['seconds']:.2f}x vs {fastest[0]} serial"
+    return f"{time_text(seconds)} = {fastest[1].seconds / seconds.seconds:.2f}x vs {fastest[0]} serial"
 
 
 # ---------------------------------------------------------------- rendering
@@ -344,9 +378,10 @@ def print_comparison(runs: Sequence[Run], stream: Optional[TextIO] = None) -> No
         table.add_row(*_texts(key[0], key[1], key[2], *texts))
     if rows:
         console.print(table)
-        console.print("Which wins here, across interpreters (least wall time decides; 'vs X serial' = the fastest "
-                      "serial time of the kernel among the interpreters compared over the cell's parallel time):",
-                      style="bold", markup=False)
+        console.print("Which wins here, across interpreters (least wall time decides; times per run, then their "
+                      "geometric mean over runs [95 % interval]; 'vs X serial' = the fastest serial time of the "
+                      "kernel among the interpreters compared over the cell's parallel time; a cell beats it only "
+                      "when the two intervals do not overlap):", style="bold", markup=False)
         for verdict in wall.values():
             console.print(f"  {verdict.text()}", markup=False)
         console.print("Within each interpreter (its own speedup):", style="bold")

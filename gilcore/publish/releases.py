@@ -19,19 +19,17 @@ what differs between the builds or machines.
 """
 from __future__ import annotations
 
-import json
-import glob
 import math
 import os
 import re
 import statistics
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from gilcore import cellstore, compare, proberuns, provenance, rules
+from gilcore import compare, proberuns, provenance, rules
 from gilcore.publish import gil_section
 from gilcore.publish.render import markdown_table, pyplot, save_svg
-from gilcore.publish.results import LoadedResults, environment_label, label_from_env_name
+from gilcore.publish.results import LoadedResults, Provenance, pooled_machine
 
 PAGE = "gilcore-releases"  # .md in report/, .html in report/ and on the site
 CHART = "releases.svg"
@@ -63,48 +61,6 @@ def release_pairs(environments: Sequence[str]) -> List[Tuple[str, str]]:
                 found.append((base.group(1), env))
         pairs += [(a + suffix, b + suffix) for a, b in found]
     return pairs
-
-
-@dataclass
-class Provenance:
-    build: Optional[Dict[str, Any]] = None
-    machine: Optional[Dict[str, Any]] = None
-
-
-def _pooled_machine(machines: List[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
-    """One machine, or 'mixed (cpus)' when the history pools runs from different hardware."""
-    distinct = {json.dumps(m, sort_keys=True): dict(m) for m in machines}
-    if len(distinct) <= 1:
-        return next(iter(distinct.values()), None)
-    cpus = sorted({str(m.get("cpu")) for m in distinct.values()})
-    return {"cpu": f"mixed ({', '.join(cpus)})", "cores": None, "memory_gib": None, "name": "mixed"}
-
-
-def provenances(results_dir: str) -> Dict[str, Provenance]:
-    """Environment label -> the build its records carry (the newest) and the hardware it ran on (the
-    records' own, else asv's result files')."""
-    builds: Dict[str, List[Dict[str, Any]]] = {}
-    machines: Dict[str, List[Dict[str, Any]]] = {}
-    for record in cellstore.load(results_dir):
-        label = label_from_env_name(str(record.get("env", "")))
-        if record.get("build"):
-            builds.setdefault(label, []).append(record["build"])
-        if record.get("machine"):
-            machines.setdefault(label, []).append(record["machine"])
-    from_asv: Dict[str, List[Dict[str, Any]]] = {}
-    for path in glob.glob(os.path.join(glob.escape(results_dir), "*", "*.json")):
-        try:
-            with open(path) as handle:
-                data = json.load(handle)
-            machine = provenance.machine_from_asv(data.get("params") or {})
-        except (OSError, ValueError, AttributeError):
-            continue
-        if machine:
-            from_asv.setdefault(environment_label(data), []).append(machine)
-    labels = set(builds) | set(machines) | set(from_asv)
-    return {label: Provenance(builds[label][-1] if builds.get(label) else None,
-                              _pooled_machine(machines.get(label) or from_asv.get(label) or []))
-            for label in labels}
 
 
 # ------------------------------------------------------------------------------------ comparisons
@@ -216,9 +172,22 @@ def _mark(a: Provenance, b: Provenance) -> str:
                      + provenance.machine_differences(a.machine, b.machine))
 
 
+def builds_section(loaded: LoadedResults, where: Mapping[str, Provenance]) -> List[str]:
+    """Markdown lines: each environment's build and the machine its results came from, and what
+    'unknown' means (the report and this page both show it)."""
+    return [markdown_table(["environment", "build", "machine"],
+                           [[env, provenance.describe_build(provenance_of(where, env).build),
+                             provenance.describe_machine(provenance_of(where, env).machine)]
+                            for env in loaded.environments]),
+            "",
+            "'build unknown': the records were written before builds were (version, GIL or free-threaded, "
+            "origin, configure flags); absolute times between such columns are marked 'build unknown'. "
+            "'machine unknown': neither the records nor asv's result files name the hardware.", ""]
+
+
 def compare_releases(loaded: LoadedResults, where: Mapping[str, Provenance]) -> List[PairResult]:
     """Every neighbouring pair of releases: 2.7 -> 3.9 through the other-Python cells, then the
-    environments' cells and GIL probes; ``where`` is provenances()."""
+    environments' cells and GIL probes; ``where`` is LoadedResults.provenance."""
     probe_runs = proberuns.usable(loaded.probe_runs)
     out = []
     two_seven = _two_seven(loaded, probe_runs, where)
@@ -257,7 +226,7 @@ def _two_seven(loaded: LoadedResults, probe_runs: Sequence[proberuns.ProbeRun],
         # both interpreters ran as children of the same environments: the machine is theirs
         hosts = {key[1][0][len("from "):] for key in cells}
         machines = [provenance_of(where, host).machine for host in sorted(hosts)]
-        machine = _pooled_machine([m for m in machines if m]) if all(machines) else None
+        machine = pooled_machine([m for m in machines if m]) if all(machines) else None
         return compare.Side(interpreter, cells, None, machine)  # type: ignore[arg-type]
 
     def convoy(interpreter: str) -> Dict[proberuns.Key, List[float]]:
@@ -439,14 +408,7 @@ def render_markdown(loaded: LoadedResults, results: Sequence[PairResult], where:
         "",
         "[The cross-version report](gilcore-report.html) shows each cell's value; this page shows what moved.",
         "",
-        "## Builds compared", "",
-        markdown_table(["environment", "build", "machine"],
-                       [[env, provenance.describe_build(provenance_of(where, env).build),
-                         (provenance_of(where, env).machine or {}).get("cpu", "machine unknown")]
-                        for env in loaded.environments]),
-        "",
-        "'build unknown': the records were written before builds were (version, GIL or free-threaded, "
-        "origin, configure flags); absolute times between such columns are marked 'build unknown'.", "",
+        "## Builds compared", "", *builds_section(loaded, where),
     ]
     unpaired = [env for env in loaded.environments if env.partition(MACHINE_SEPARATOR)[0].endswith("default")]
     if unpaired:
@@ -526,10 +488,10 @@ def write_chart(loaded: LoadedResults, path: str, headline: Sequence[Tuple[str, 
     return True
 
 
-def write(loaded: LoadedResults, results_dir: str, out: str,
+def write(loaded: LoadedResults, out: str,
           headline: Sequence[Tuple[str, str, Tuple[str, ...]]]) -> Tuple[str, str]:
     """The page as Markdown and its chart into ``out``; returns (markdown, chart name or '')."""
-    where = provenances(results_dir)
+    where = loaded.provenance
     has_chart = write_chart(loaded, os.path.join(out, CHART), headline)
     markdown = render_markdown(loaded, compare_releases(loaded, where), where, CHART if has_chart else None)
     return markdown, CHART if has_chart else ""

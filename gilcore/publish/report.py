@@ -26,10 +26,10 @@ import statistics
 import sys
 from typing import List, Optional, Sequence, Tuple
 
-from gilcore import aacontrol, replication
+from gilcore import aacontrol, provenance, replication
 from gilcore.publish import gil_section as report_gil, releases
 from gilcore.publish.render import markdown_table, pyplot, render_html, save_svg
-from gilcore.publish.results import CellSummary, LoadedResults, load
+from gilcore.publish.results import CellSummary, LoadedResults, Provenance, load
 from gilcore.atomic import write_atomic
 from gilcore.errors import UsageError, UsageParser
 
@@ -97,15 +97,26 @@ def noise_row(loaded: LoadedResults) -> List[str]:
         for run in by_env[env].cell.runs)) for env in loaded.environments]
 
 
+def machine_row(loaded: LoadedResults) -> List[str]:
+    """'measured on': the machine each environment's results came from (the builds section says more)."""
+    return ["measured on"] + [(loaded.provenance.get(env) or Provenance()).machine_name for env in loaded.environments]
+
+
+def build_row(loaded: LoadedResults) -> List[str]:
+    """'build': each environment's build as its records carry it (absolute times depend on it)."""
+    return ["build"] + [provenance.describe_build((loaded.provenance.get(env) or Provenance()).build)
+                        for env in loaded.environments]
+
+
 def _speedup_table(loaded: LoadedResults, workers: str) -> str:
-    rows = [["A/A noise of the runs behind these cells (same work vs itself)"] + noise_row(loaded)]
+    rows = [machine_row(loaded), ["A/A noise of the runs behind these cells (same work vs itself)"] + noise_row(loaded)]
     rows += [[label] + [format_speedup(loaded.summary(bench, params, env)) for env in loaded.environments]
              for label, bench, params in speedup_rows(loaded, workers)]
     return markdown_table(["workaround"] + loaded.environments, rows)
 
 
 def _serial_cost_table(loaded: LoadedResults) -> str:
-    rows = []
+    rows = [machine_row(loaded), build_row(loaded)]
     for label, benchmark in (("countdown", "bench_cpu.Countdown.time_run"), ("primes", "bench_cpu.Primes.time_run")):
         by_env = loaded.series.get((benchmark, ("serial", "1")), {})
         reference = statistics.median(by_env["3.13"]) if by_env.get("3.13") else None
@@ -126,7 +137,7 @@ SCALES_AT_2 = 1.5
 
 
 def _ft_pattern_table(loaded: LoadedResults) -> str:
-    rows = []
+    rows: List[List[str]] = []
     keys = sorted(k for k in set(loaded.series) | set(loaded.cells)
                   if k[0].startswith("bench_ftpatterns.") and len(k[1]) == 2 and k[1][1] == "2")
     for name, params in keys:
@@ -145,7 +156,7 @@ def _ft_pattern_table(loaded: LoadedResults) -> str:
     if not rows:  # never an empty table: say why
         return ("No result of bench_ftpatterns' current version is in results/ (results of its older versions "
                 "are left out, rule older-benchmark-version): measure it with `asv run --bench bench_ftpatterns`.")
-    return markdown_table(["pattern, 2 threads"] + loaded.environments, rows)
+    return markdown_table(["pattern, 2 threads"] + loaded.environments, [machine_row(loaded)] + rows)
 
 
 def write_chart(loaded: LoadedResults, path: str) -> bool:
@@ -267,6 +278,10 @@ def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_na
                   "way) are left out.", ""]
     parts += [f"[What changed in each Python release]({releases.PAGE}.html): each neighbouring pair of releases "
               "compared cell by cell, run against run, with what is still undecided.", ""]
+    parts += ["## Where each environment was measured", "",
+              "The build of each environment and the machine its results came from; every table below names "
+              "the machine of each column in its first row.", "",
+              *releases.builds_section(loaded, loaded.provenance)]
     if chart_name:
         parts += [f"![speedups at 2 workers]({chart_name})", ""]
     if scaling_name:
@@ -301,7 +316,7 @@ def main(argv: Sequence[str]) -> int:
     markdown = render_markdown(loaded, chart if has_chart else None, scaling if has_scaling else None)
     write_atomic(os.path.join(args.out, "gilcore-report.md"), markdown)
     write_atomic(os.path.join(args.out, "gilcore-report.html"), render_html(markdown))
-    page, releases_chart = releases.write(loaded, args.results, args.out, HEADLINE)
+    page, releases_chart = releases.write(loaded, args.out, HEADLINE)
     write_atomic(os.path.join(args.out, releases.PAGE + ".md"), page)
     write_atomic(os.path.join(args.out, releases.PAGE + ".html"),
                  render_html(page, "gilbench: what changed in each Python release"))

@@ -15,13 +15,38 @@ import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from gilcore import aacontrol, cellstore, proberuns, provenance, ratios, replication, rules
 from gilcore.errors import UsageError
 
 # (benchmark, params) -> environment label -> values over commits
 Series = Dict[Tuple[str, Tuple[str, ...]], Dict[str, List[float]]]
+
+
+@dataclass
+class Provenance:
+    """Where an environment's results came from: the build its records carry (gilcore.provenance:
+    version, GIL or free-threaded, origin, configure flags, compiler) and the hardware; None: unknown."""
+
+    build: Optional[Dict[str, Any]] = None
+    machine: Optional[Dict[str, Any]] = None
+
+    @property
+    def machine_name(self) -> str:
+        return str((self.machine or {}).get("name") or "machine unknown")
+
+
+def pooled_machine(machines: Sequence[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
+    """One machine, or 'mixed (cpus)' when the history pools runs from different hardware (told apart
+    by name: gilcore.provenance derives it from the CPU, cores and memory)."""
+    distinct: Dict[str, Dict[str, Any]] = {}
+    for machine in machines:
+        distinct.setdefault(str(machine.get("name") or json.dumps(machine, sort_keys=True)), dict(machine))
+    if len(distinct) <= 1:
+        return next(iter(distinct.values()), None)
+    cpus = sorted({str(m.get("cpu")) for m in distinct.values()})
+    return {"cpu": f"mixed ({', '.join(cpus)})", "cores": None, "memory_gib": None, "name": "mixed"}
 
 
 @dataclass
@@ -71,6 +96,8 @@ class LoadedResults:
     probe_runs: List[proberuns.ProbeRun] = field(default_factory=list)  # the GIL probes, file by file
     # environment label -> the machines (gilcore.provenance names) its results were measured on
     machines: Dict[str, List[str]] = field(default_factory=dict)
+    # environment label -> its build (the newest record's) and its hardware (records', else asv files')
+    provenance: Dict[str, Provenance] = field(default_factory=dict)
 
     def summary(self, benchmark: str, params: Tuple[str, ...], env: str) -> Optional[CellSummary]:
         """The pairs behind a cell; falls back to asv's values (one per commit) where no pairs were kept."""
@@ -105,18 +132,24 @@ def label_from_env_name(env_name: str) -> str:
     return python + _gil_suffix(gil, python.endswith("t"))
 
 
-def file_machine(data: dict) -> Optional[str]:
-    """The machine an asv result file was measured on, named from its CPU, cores and memory."""
-    machine = provenance.machine_from_asv(data.get("params") or {})
-    return machine["name"] if machine else None
+Machine = Optional[Dict[str, Any]]  # gilcore.provenance's description: cpu, cores, memory_gib, name
 
 
-def _record_machine(record: dict, by_file: Dict[Tuple[str, str], Optional[str]]) -> Optional[str]:
+def file_machine(data: dict) -> Machine:
+    """The machine an asv result file was measured on: its CPU, cores and memory, and the name from them."""
+    return provenance.machine_from_asv(data.get("params") or {})
+
+
+def _record_machine(record: dict, by_file: Dict[Tuple[str, str], Machine]) -> Machine:
     """A cell line's machine: its own record, else that of the asv file of its commit and environment."""
     own = record.get("machine")
     if isinstance(own, dict) and own.get("name"):
-        return str(own["name"])
+        return dict(own)
     return by_file.get((str(record.get("commit", ""))[:8], str(record.get("env", ""))))
+
+
+def _name(machine: Machine) -> Optional[str]:
+    return str(machine["name"]) if machine else None
 
 
 def _environment_order(label: str) -> Tuple:
@@ -164,13 +197,17 @@ def load(results_dir: str) -> LoadedResults:
     by_file = {(str(data.get("commit_hash", ""))[:8], str(data.get("env_name", ""))): file_machine(data)
                for _, data, _, _ in files}
     records = list(cellstore.load(results_dir))
-    record_machines = [_record_machine(record, by_file) for record in records]
-    machines = set(by_file.values()) | set(record_machines)
+    described_records = [_record_machine(record, by_file) for record in records]
+    record_machines = [_name(machine) for machine in described_records]
+    machines = {_name(machine) for machine in by_file.values()} | set(record_machines)
     machines_of: Dict[str, set] = defaultdict(set)
+    hardware: Dict[str, List[Dict[str, Any]]] = defaultdict(list)  # label -> every machine description
     for path, data, columns, results in files:
-        machine = file_machine(data)
+        described = file_machine(data)
+        machine = _name(described)
         label = rules.machine_label(environment_label(data), machine, machines)
         machines_of[label].add(machine or rules.UNKNOWN_MACHINE)
+        hardware[label] += [described] if described else []
         controls += [_on_machine(control, machine) for control in [aacontrol.from_asv_file(data)] if control]
         kept_any = False
         one_run: Series = defaultdict(lambda: defaultdict(list))  # this file's GIL probes
@@ -194,15 +231,26 @@ def load(results_dir: str) -> LoadedResults:
         if kept_any:
             environments.add(label)
             commits.add(data.get("commit_hash"))
+    builds: Dict[str, List[dict]] = defaultdict(list)  # label -> the records that carry a build
+    for record, described, machine in zip(records, described_records, record_machines):
+        label = rules.machine_label(label_from_env_name(str(record.get("env", ""))), machine, machines)
+        machines_of[label].add(machine or rules.UNKNOWN_MACHINE)
+        hardware[label] += [described] if described else []
+        builds[label] += [record] if isinstance(record.get("build"), dict) else []
     records = [_on_machine(record, machine) for record, machine in zip(records, record_machines)]
-    for record, machine in zip(records, record_machines):
-        machines_of[_machine_env_label(str(record["env"]), machines)].add(machine or rules.UNKNOWN_MACHINE)
     cells = _load_cells(records, controls, lambda env: _machine_env_label(env, machines))
     for by_env in cells.values():
         environments.update(by_env)
     return LoadedResults(series, sorted(environments, key=_environment_order), len(commits), problems,
                          cells, superseded, probe_runs,
-                         {label: sorted(names) for label, names in machines_of.items() if label in environments})
+                         {label: sorted(names) for label, names in machines_of.items() if label in environments},
+                         {label: _provenance(builds[label], hardware[label]) for label in environments})
+
+
+def _provenance(records: Sequence[dict], machines: Sequence[Dict[str, Any]]) -> Provenance:
+    """The newest build recorded and the machine (or 'mixed') of one environment's results."""
+    newest = max(records, key=lambda record: record.get("measured_at") or 0, default=None)
+    return Provenance(dict(newest["build"]) if newest else None, pooled_machine(machines))
 
 
 ENV_MACHINE_SEPARATOR = "@"  # joins an asv environment name (which never holds one) and its machine
