@@ -337,3 +337,19 @@ def test_a_speedup_is_marked_only_where_the_machines_are_known_to_differ():
         result = compare.compare(side(cells, BUILD, MACHINE), side(slower, b_build, b_machine))
         (cell,) = result.with_status("changed")
         assert bool(cell.changes[0].mark) == marked and len(result.regressions(10)) == regressions
+
+
+def _run(logs, run_id):
+    from gilcore import replication
+    pairs = [{"serial": math.exp(x), "parallel": 1.0} for x in logs]
+    return replication.RunMeasurement(run_id, "s", 0.0, replication.flagged_pairs(pairs, None), None)
+
+
+def test_runs_that_disagree_beyond_their_pairs_are_told_from_runs_that_agree():
+    from gilcore import replication
+    tight_a, tight_b = [0.69, 0.70, 0.695, 0.70], [0.50, 0.505, 0.51, 0.50]  # x2.0 against x1.65, tight pairs
+    apart = replication.CellEstimate([_run(tight_a, "a"), _run(tight_b, "b")], None)
+    assert compare.runs_disagree(apart) is True
+    wide = replication.CellEstimate([_run([0.5, 0.9, 0.6, 0.8], "a"), _run([0.55, 0.85, 0.6, 0.75], "b")], None)
+    assert compare.runs_disagree(wide) is False
+    assert compare.runs_disagree(replication.CellEstimate([_run(tight_a, "a")], None)) is None  # one run

@@ -26,7 +26,7 @@ import statistics
 import sys
 from typing import List, Optional, Sequence, Tuple
 
-from gilcore import aacontrol, provenance, replication
+from gilcore import aacontrol, compare, provenance, replication
 from gilcore.publish import gil_section as report_gil, releases
 from gilcore.publish.render import markdown_table, pyplot, render_html, save_svg
 from gilcore.publish.results import CellSummary, LoadedResults, Provenance, load
@@ -273,6 +273,14 @@ def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_na
     if counts:
         parts += ["Rules applied (gilcore.rules), with how many values each touched:", ""]
         parts += [f"- {line}" for line in counts.lines()] + [""]
+    agreement = [compare.runs_disagree(s.cell) for by_env in loaded.cells.values() for s in by_env.values()
+                 if s.cell is not None]
+    judged = [value for value in agreement if value is not None]
+    if judged:
+        parts += [f"Runs that disagree: in {sum(judged)} of {len(judged)} cells with two or more usable runs, two "
+                  "runs differ beyond what their pairs allow (Welch's t on their pairs, 5 % over all pairs of "
+                  "runs): an interval over the pairs of one run would be too narrow, so each cell's interval is "
+                  "taken over its runs.", ""]
     if loaded.superseded:
         parts += [f"{loaded.superseded} asv values from older versions of their benchmarks (measured another "
                   "way) are left out.", ""]
