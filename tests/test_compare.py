@@ -193,6 +193,8 @@ def test_options_for_measuring_are_told_apart_wherever_they_stand():
     (["asv:1111..2222", "--min-change", "nan"], "--min-change must be"),
     (["asv:1111..2222", "--workers", "2"], "options for measuring"),
     (["a.jsonl", "b.jsonl", "--bogus"], "unrecognized arguments: --bogus"),
+    ([], "or --list for the commits measured"),
+    (["--list", "a.jsonl"], "--list takes no sides"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
     results = write_results(tmp_path / "results", cell_records("1" * 40, ENVS[0], 1, runs=1)
@@ -353,3 +355,23 @@ def test_runs_that_disagree_beyond_their_pairs_are_told_from_runs_that_agree():
     wide = replication.CellEstimate([_run([0.5, 0.9, 0.6, 0.8], "a"), _run([0.55, 0.85, 0.6, 0.75], "b")], None)
     assert compare.runs_disagree(wide) is False
     assert compare.runs_disagree(replication.CellEstimate([_run(tight_a, "a")], None)) is None  # one run
+
+
+def test_list_names_the_measured_commits_per_machine_and_environment_oldest_first(tmp_path, capsys):
+    # asv compares measured commits (not main~1, main: commits that hold results): --list says which
+    old, new = "1" * 40, "2" * 40
+    records = cell_records(new, ENVS[0], 1, runs=3)  # carry their machine: amd-epyc-2c-24g
+    records += [{k: v for k, v in r.items() if k != "machine"} for r in cell_records(old, ENVS[0], 1, runs=1)]
+    results = write_results(tmp_path / "results", records)
+    for machine, commit, date in (("vm", old, 1767225600000), ("vm", "3" * 40, 1767225600000 + 86400000),
+                                  ("amd-epyc-2c-24g", new, 1767225600000 + 2 * 86400000)):
+        (tmp_path / "results" / machine).mkdir(exist_ok=True)
+        (tmp_path / "results" / machine / f"{commit[:8]}-{ENVS[0]}.json").write_text(json.dumps(
+            {"commit_hash": commit, "env_name": ENVS[0], "date": date, "results": {}}))
+        (tmp_path / "results" / machine / "machine.json").write_text("{}")
+    code, out, _ = run_compare(capsys, "--list", "--results", results)
+    rows = [line.split() for line in out.strip().splitlines()]
+    assert code == 0 and rows[0] == ["machine", "environment", "commit", "date", "asv", "cell", "runs"]
+    assert rows[1:] == [["amd-epyc-2c-24g", ENVS[0], "22222222", "2026-01-03", "yes", "3"],
+                        ["vm", ENVS[0], "11111111", "2026-01-01", "yes", "1"],
+                        ["vm", ENVS[0], "33333333", "2026-01-02", "yes", "0"]]

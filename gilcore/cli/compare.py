@@ -11,6 +11,9 @@ What A and B may be (two or more, compared neighbour by neighbour: A->B, B->C):
   asv:ENV1..ENV2[@C]      alone: two asv environments (virtualenv-py3.13, or py3.13t-PYTHON_GIL0,
                           or the report's label '3.13t GIL off'), at commit C or over every commit
 
+--list prints the commits measured (per machine and environment, oldest first): asv's
+commits are the measured ones, not the commits that hold results (main, main~1).
+
 The statistics are gilcore.compare's: runs against runs, Welch's t on the runs' log estimates.
 Exit status: 0, or 1 with --fail-on-regression PCT when a cell regressed beyond PCT % (or a
 measurement failed), 2 on bad input (one line).
@@ -41,7 +44,10 @@ class MeasurementFailed(RuntimeError):
 def build_parser() -> argparse.ArgumentParser:
     parser = UsageParser(prog="python -m gilcore compare", description=__doc__.splitlines()[0].split(": ", 1)[1],
                      epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sides", nargs="+", metavar="A B", help="what to compare (see below)")
+    parser.add_argument("sides", nargs="*", metavar="A B", help="what to compare (see below)")
+    parser.add_argument("--list", action="store_true",
+                        help="list the commits measured under --results, per machine and environment, oldest "
+                             "first (asv's result files and the runs in results/cells/), and exit")
     parser.add_argument("--results", default="results", metavar="DIR",
                         help="asv's results directory for asv: selectors (default: results)")
     parser.add_argument("--min-change", type=float, default=100 * rules.MIN_CHANGE, metavar="PCT",
@@ -329,6 +335,18 @@ def split_measuring_options(argv: Sequence[str]) -> Tuple[List[str], List[str]]:
 def main(argv: Sequence[str]) -> int:
     mine, options = split_measuring_options(argv)
     args = build_parser().parse_args(mine)
+    if args.list:
+        if args.sides or options:
+            raise UsageError("--list takes no sides: it lists what there is to compare")
+        from gilcore.cli.measured import lines
+
+        try:
+            print("\n".join(lines(args.results)), flush=True)
+        except BrokenPipeError:  # `| head`: the reader had enough; no traceback, and none at exit's flush
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    if not args.sides:
+        raise UsageError("what to compare: two sides (or an asv: selector), or --list for the commits measured")
     _percent(args.min_change, "--min-change")
     _percent(args.fail_on_regression, "--fail-on-regression")
     try:

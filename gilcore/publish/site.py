@@ -2,7 +2,8 @@
 
 No benchmark runs. In order: ``asv publish`` (into a scratch folder, through a
 temporary asv config whose results_dir and html_dir are the ones asked for),
-the cross-version report (``gilcore.publish.report``, its claims included), the GIL
+its Regressions tab cut to the changes beyond their measured noise
+(``gilcore.publish.regressions``), the cross-version report (``gilcore.publish.report``, its claims included), the GIL
 timelines when ``report/timelines/`` exists, a page explaining each benchmark
 (results/benchmarks.json and the benchmarks' docstrings), links between all of
 them, and every third-party script and stylesheet served from DIR itself
@@ -24,7 +25,7 @@ import tempfile
 import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from gilcore.publish import releases, sitepages, vendor
+from gilcore.publish import regressions, releases, sitepages, vendor
 from gilcore.atomic import write_atomic
 from gilcore.errors import UsageError, UsageParser
 
@@ -97,6 +98,16 @@ def write_report(results: str, site: str) -> None:
             os.remove(os.path.join(site, name))
 
 
+def judge_regressions(results: str, site: str, log: Callable[[str], None]) -> Optional[regressions.Judged]:
+    """asv's Regressions tab cut to the changes beyond their measured noise (gilcore.publish.regressions)."""
+    from gilcore.publish import results as loader
+
+    judged = regressions.judge_site(site, loader.load(results))
+    if judged is not None:
+        log(f"gilcore site: Regressions tab: {judged.summary()}")
+    return judged
+
+
 def copy_timelines(source: str, site: str) -> List[str]:
     if not os.path.isdir(source):
         return []
@@ -129,6 +140,7 @@ def build(out: str, results: str = "results", config: str = "asv.conf.json", tim
     try:
         site = os.path.join(scratch, "site")
         asv_publish(config, results, site, scratch)
+        judged = judge_regressions(results, site, log)
         write_report(results, site)
         if os.path.isfile(os.path.join(site, "swallow.ico")):  # browsers ask for /favicon.ico on pages with no icon
             shutil.copyfile(os.path.join(site, "swallow.ico"), os.path.join(site, "favicon.ico"))
@@ -142,6 +154,9 @@ def build(out: str, results: str = "results", config: str = "asv.conf.json", tim
                      sitepages.benchmarks_page(benchmarks_json, benchmark_dir, every, BENCHMARKS_PAGE))
         if names:
             write_atomic(os.path.join(site, TIMELINES_PAGE), sitepages.timelines_page(names, every, TIMELINES_PAGE))
+        if judged is not None:
+            write_atomic(os.path.join(site, regressions.PAGE), sitepages.page(
+                "Regressions, judged by their noise", regressions.page_body(judged), every, regressions.PAGE))
         for name in sorted(os.listdir(site)):
             if name.endswith(".html") and name not in ASV_PAGES:
                 path = os.path.join(site, name)
@@ -149,7 +164,8 @@ def build(out: str, results: str = "results", config: str = "asv.conf.json", tim
                     write_atomic(path, sitepages.add_nav(handle.read(), every, name))
         index = os.path.join(site, "index.html")
         with open(index, encoding="utf-8") as handle:
-            write_atomic(index, sitepages.add_asv_links(handle.read(), links))
+            text = sitepages.add_asv_links(handle.read(), links)
+        write_atomic(index, regressions.add_tab_note(text, judged) if judged is not None else text)
         vendored = vendor.localize(site, cache, log)
         left = vendor.remaining_external(site)
         if left:
