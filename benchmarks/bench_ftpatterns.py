@@ -19,10 +19,10 @@ class FreeThreadingPatterns:
     rounds = 1
     warmup_time = 0
     timeout = 120
-    # A quarter of each pattern's default size, 3 to 6 pairs (gilcore.measure_cell):
-    # the class's 40 cells stay around a minute on 2 cores.
+    # A quarter of each pattern's default size, 3 pairs a run (at most 2 more where a meter flags
+    # one: runner.EXTRA_PAIRS); 3-6 pairs took 3 min a round on 3.11 (2026-12-02).
     size_divisor = 4
-    min_pairs, max_pairs = 3, 6
+    min_pairs, max_pairs = 3, 3
 
     def setup(self, pattern, workers):
         for name in (f"ft-{pattern}", f"ft-{pattern}-weak"):
