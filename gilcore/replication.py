@@ -39,7 +39,8 @@ _this_run: Dict[str, Any] = {}
 
 def _asv_session() -> Optional[str]:
     """Inside asv: its process that starts every benchmark process of one ``asv run`` (same for all
-    its rounds and benchmarks); bench_noise.NoiseControl's A/A is measured once per such session."""
+    its rounds and benchmarks); bench_noise.NoiseControl's A/A is measured in each round of it, and
+    each run takes the control nearest to it in time."""
     if not os.environ.get("ASV_ENV_NAME"):
         return None
     parent = os.getppid()
@@ -256,6 +257,14 @@ def measurement(record: Mapping[str, Any], aa: Optional[Mapping[str, Any]] = Non
                           legacy=not (record.get("run") or {}).get("id"))
 
 
+def nearest_control(controls: Optional[Sequence[Tuple[float, Mapping[str, Any]]]], at: float
+                    ) -> Optional[Mapping[str, Any]]:
+    """The A/A control (of a run's session) measured nearest in time to ``at``; None without one."""
+    if not controls:
+        return None
+    return min(controls, key=lambda timed: abs(timed[0] - at))[1]
+
+
 def group_records(records: Iterable[Mapping[str, Any]],
                   label: Callable[[str], str] = str) -> Dict[CellKey, List[RunMeasurement]]:
     """Stored records -> each cell's runs, each tied to the A/A control of its session.
@@ -265,13 +274,16 @@ def group_records(records: Iterable[Mapping[str, Any]],
     the newer measurement. Records whose ``kind`` is "aa" are A/A controls.
     """
     records = sorted(records, key=lambda record: record.get("measured_at") or 0)
-    controls: Dict[Tuple[str, str, str], Mapping[str, Any]] = {}
+    # (commit, environment, session) -> its A/A controls with their times: a session may hold one
+    # (older asv runs: once per session) or one per round (bench_noise.NoiseControl), and each run
+    # is judged by the control measured nearest to it in time
+    controls: Dict[Tuple[str, str, str], List[Tuple[float, Mapping[str, Any]]]] = {}
     latest: Dict[Tuple[str, Tuple[str, ...], str, str], Mapping[str, Any]] = {}
     for record in records:
         _, session = run_of(record)
         where = (str(record.get("commit", ""))[:8], str(record.get("env", "")), session)
         if record.get("kind") == "aa" or record.get("record") == "aa":  # results/cells/, CLI run files
-            controls[where] = record.get("aa") or {}
+            controls.setdefault(where, []).append((float(record.get("measured_at") or 0), record.get("aa") or {}))
             continue
         key = (str(record.get("benchmark")), tuple(str(p) for p in record.get("params") or []),
                label(str(record.get("env", ""))), run_of(record)[0])
@@ -279,7 +291,8 @@ def group_records(records: Iterable[Mapping[str, Any]],
     grouped: Dict[CellKey, List[RunMeasurement]] = {}
     for (benchmark, params, env, _), record in sorted(latest.items(), key=lambda item: item[0]):
         _, session = run_of(record)
-        aa = controls.get((str(record.get("commit", ""))[:8], str(record.get("env", "")), session))
+        aa = nearest_control(controls.get((str(record.get("commit", ""))[:8], str(record.get("env", "")), session)),
+                             float(record.get("measured_at") or 0))
         grouped.setdefault((benchmark, params, env), []).append(measurement(record, aa))
     for runs in grouped.values():
         runs.sort(key=lambda run: run.measured_at)

@@ -51,6 +51,21 @@ def test_records_group_into_runs_tied_to_their_sessions_aa():
     assert cell.runs_used == 2 and cell.counts["aa-out-of-bounds"] == 1  # r1's session failed its A/A
 
 
+def test_each_run_is_judged_by_the_aa_control_nearest_to_it_in_its_session():
+    def aa(ratio, at):
+        return {"kind": "aa", "commit": "c" * 40, "env": "virtualenv-py3.12", "run": {"id": f"aa{at}", "session": "s1"},
+                "aa": {"ratio": ratio, "spread": 0.03}, "measured_at": at}
+
+    # one control per asv round: the first round's saw steal, the second's and third's were quiet
+    records = [aa(1.12, 100), record("r1", [1.9, 1.9], session="s1", at=90),
+               aa(1.00, 700), record("r2", [1.95, 1.9], session="s1", at=650),
+               aa(1.01, 1300), record("r3", [1.9, 1.92], session="s1", at=1350)]
+    (_, runs), = replication.group_records(records).items()
+    assert [run.aa_in_bounds for run in runs] == [False, True, True]
+    assert replication.estimate_cell(runs, 2.1).runs_used == 2
+    assert replication.nearest_control([], 5.0) is None
+
+
 def test_old_records_without_a_run_count_as_one_run_per_commit_and_environment():
     records = [record(None, [1.0, 1.0], at=1), record(None, [1.9, 1.9], at=2),  # a re-run: the newer counts
                record(None, [1.8, 1.8], commit="d" * 40, at=3),
