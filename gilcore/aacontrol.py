@@ -89,12 +89,14 @@ class RunControl:
 
 
 def controls_of(runs: Iterable[Any]) -> List[RunControl]:
-    """One control per session among ``runs`` (gilcore.replication.RunMeasurement), oldest first."""
-    found: Dict[Tuple[str, str], Tuple[float, RunControl]] = {}
+    """Each control the ``runs`` (gilcore.replication.RunMeasurement) were judged by, once (a session
+    holds one per asv round), oldest first; its spread as rules.aa_in_bounds reads it."""
+    found: Dict[Tuple[str, str, Any], Tuple[float, RunControl]] = {}
     for run in runs:
         aa = getattr(run, "aa", None) or {}
-        control = RunControl(run.commit, run.session, aa.get("ratio"), aa.get("spread"))
-        key = (run.commit, run.session)
+        spread = rules.aa_spread(aa["ratios"]) if aa.get("ratios") else aa.get("spread")
+        control = RunControl(run.commit, run.session, aa.get("ratio"), spread)
+        key = (run.commit, run.session, aa.get("ratio"))
         if key not in found or run.measured_at < found[key][0]:
             found[key] = (run.measured_at, control)
     return [control for _, control in sorted(found.values(), key=lambda item: (item[0], item[1].commit))]

@@ -113,12 +113,12 @@ class AAControl:
 
     @property
     def spread(self) -> float:
-        """Largest distance of one per-pair ratio from 1 (0.08 = +-8 %)."""
-        return max(abs(r - 1.0) for r in self.ratios)
+        """The median distance of a per-pair ratio from 1 (0.08 = +-8 %): rules.aa_spread."""
+        return rules.aa_spread(self.ratios) or 0.0
 
     @property
     def in_bounds(self) -> bool:
-        return bool(rules.aa_in_bounds({"ratio": self.ratio, "spread": self.spread}))
+        return bool(rules.aa_in_bounds({"ratio": self.ratio, "ratios": self.ratios}))
 
     def to_dict(self) -> Dict[str, Any]:
         data = asdict(self)
