@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from gilcore import aacontrol, rules
 
@@ -35,10 +35,16 @@ class ProbeRun:
     env: str  # the report's environment label
     values: Dict[Key, float]
     date: float = 0.0  # asv's date of the result file's commit (ms since the epoch): runs are shown in its order
+    # the cell store's A/A control measured nearest to the probes (one per asv round, with its pairs'
+    # ratios, which rules.aa_in_bounds reads); None: only asv's figures of the file's last round
+    aa: Optional[Dict[str, Any]] = None
 
     @property
-    def control(self) -> Optional[Dict[str, Optional[float]]]:
+    def control(self) -> Optional[Dict[str, Any]]:
         """Its A/A control as fractions and cores (gilcore.aacontrol.control); None when the run had none."""
+        if self.aa and self.aa.get("ratio") is not None:
+            return {"ratio": self.aa["ratio"], "ratios": self.aa.get("ratios"), "spread": self.aa.get("spread"),
+                    "steal": self.aa.get("steal"), "other_load": self.aa.get("other_load")}
         return aacontrol.control(lambda name: self.values.get((name, ())))
 
     @property

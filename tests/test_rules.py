@@ -167,3 +167,14 @@ def test_bimodal(values, split):
 ])
 def test_a_ratio_is_printed_only_over_a_stable_denominator(values, stable):
     assert rules.stable_denominator(values) is stable
+
+
+def test_a_probe_run_is_judged_by_the_cell_stores_control_with_its_ratios_where_there_is_one():
+    from gilcore import proberuns
+    asv_figures = {("bench_noise.NoiseControl.track_aa_ratio", ()): 1.03,
+                   ("bench_noise.NoiseControl.track_aa_spread_percent", ()): 32.5}  # its worst pair
+    ratios = [0.848, 0.868, 0.994, 1.174, 1.045, 0.941, 1.325, 1.123, 1.225, 0.995]
+    assert proberuns.ProbeRun("c", "3.12", dict(asv_figures)).loaded  # asv's figures alone: the largest counts
+    stored = {"ratio": 1.03, "ratios": ratios, "spread": 0.325, "steal": 0.0, "other_load": 0.1}
+    assert not proberuns.ProbeRun("c", "3.12", dict(asv_figures), aa=stored).loaded
+    assert proberuns.ProbeRun("c", "3.12", dict(asv_figures), aa={**stored, "steal": 0.2}).loaded

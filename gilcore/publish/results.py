@@ -197,6 +197,12 @@ def load(results_dir: str) -> LoadedResults:
     by_file = {(str(data.get("commit_hash", ""))[:8], str(data.get("env_name", ""))): file_machine(data)
                for _, data, _, _ in files}
     records = list(cellstore.load(results_dir))
+    # (commit, asv environment) -> its A/A controls with their times, for the GIL probes' runs
+    aa_controls: Dict[Tuple[str, str], List[Tuple[float, Dict[str, Any]]]] = defaultdict(list)
+    for record in records:
+        if record.get("kind") == cellstore.AA_KIND and record.get("aa"):
+            where = (str(record.get("commit", ""))[:8], str(record.get("env", "")))
+            aa_controls[where].append((float(record.get("measured_at") or 0), record["aa"]))
     described_records = [_record_machine(record, by_file) for record in records]
     record_machines = [_name(machine) for machine in described_records]
     machines = {_name(machine) for machine in by_file.values()} | set(record_machines)
@@ -211,6 +217,7 @@ def load(results_dir: str) -> LoadedResults:
         controls += [_on_machine(control, machine) for control in [aacontrol.from_asv_file(data)] if control]
         kept_any = False
         one_run: Series = defaultdict(lambda: defaultdict(list))  # this file's GIL probes
+        probed_at = 0.0  # when asv started this file's GIL probes (seconds), to find the A/A nearest them
         for name, row in results.items():
             try:
                 entry = dict(zip(columns, row))
@@ -222,12 +229,15 @@ def load(results_dir: str) -> LoadedResults:
                 kept_any = _add(series, label, name, entry) or kept_any
                 if proberuns.wanted(name) and not name.startswith(proberuns.NOISE):
                     _add(one_run, label, name, entry)
+                    probed_at = probed_at or float(entry.get("started_at") or 0) / 1000
             except (TypeError, ValueError, IndexError):
                 problems.append(f"skipped {name} in {path}: malformed entry")
         if one_run:
+            where = (str(data.get("commit_hash", ""))[:8], str(data.get("env_name", "")))
+            aa = replication.nearest_control(aa_controls.get(where), probed_at)
             probe_runs.append(proberuns.ProbeRun(str(data.get("commit_hash", "")), label,
                                                  {key: by_env[label][0] for key, by_env in one_run.items()},
-                                                 float(data.get("date") or 0)))
+                                                 float(data.get("date") or 0), dict(aa) if aa else None))
         if kept_any:
             environments.add(label)
             commits.add(data.get("commit_hash"))
