@@ -73,7 +73,7 @@ class RunControl:
     commit: str
     session: str
     ratio: Optional[float]
-    spread: Optional[float]  # the largest per-pair stray from x1, a fraction
+    spread: Optional[float]  # the typical pair's stray from x1 (rules.aa_spread), a fraction
 
     @property
     def in_bounds(self) -> Optional[bool]:
@@ -90,13 +90,13 @@ class RunControl:
 
 def controls_of(runs: Iterable[Any]) -> List[RunControl]:
     """Each control the ``runs`` (gilcore.replication.RunMeasurement) were judged by, once (a session
-    holds one per asv round), oldest first; its spread as rules.aa_in_bounds reads it."""
+    holds one per asv round: its four pooled), oldest first; its spread as rules.aa_in_bounds reads it."""
     found: Dict[Tuple[str, str, Any], Tuple[float, RunControl]] = {}
     for run in runs:
         aa = getattr(run, "aa", None) or {}
         spread = rules.aa_spread(aa["ratios"]) if aa.get("ratios") else aa.get("spread")
         control = RunControl(run.commit, run.session, aa.get("ratio"), spread)
-        key = (run.commit, run.session, aa.get("ratio"))
+        key = (run.commit, run.session, aa.get("measured_at") or aa.get("ratio"))
         if key not in found or run.measured_at < found[key][0]:
             found[key] = (run.measured_at, control)
     return [control for _, control in sorted(found.values(), key=lambda item: (item[0], item[1].commit))]

@@ -259,10 +259,49 @@ def measurement(record: Mapping[str, Any], aa: Optional[Mapping[str, Any]] = Non
 
 def nearest_control(controls: Optional[Sequence[Tuple[float, Mapping[str, Any]]]], at: float
                     ) -> Optional[Mapping[str, Any]]:
-    """The A/A control (of a run's session) measured nearest in time to ``at``; None without one."""
+    """The A/A control of a run measured at ``at``: its session's controls of the round nearest in time,
+    pooled (round_control); None without one."""
     if not controls:
         return None
-    return min(controls, key=lambda timed: abs(timed[0] - at))[1]
+    ordered = sorted(controls, key=lambda timed: timed[0])
+    rounds: List[List[Tuple[float, Mapping[str, Any]]]] = [[ordered[0]]]
+    for timed in ordered[1:]:
+        if timed[0] - rounds[-1][-1][0] < rules.AA_ROUND_GAP:
+            rounds[-1].append(timed)
+        else:
+            rounds.append([timed])
+    nearest = min(rounds, key=lambda group: min(abs(when - at) for when, _ in group))
+    return round_control(nearest)
+
+
+def round_control(controls: Sequence[Tuple[float, Mapping[str, Any]]]) -> Mapping[str, Any]:
+    """One round's A/A controls as one: their pairs' ratios together (ratio: their geometric mean, spread:
+    rules.aa_spread), the worst steal and other load, and when the first was measured. A control without
+    its ratios (an older record) cannot be pooled: the one measured first stands alone, as stored."""
+    if len(controls) == 1 or not all(control.get("ratios") for _, control in controls):
+        return controls[0][1]
+    pooled = [float(ratio) for _, control in controls for ratio in control["ratios"]]
+    meters = {key: [control[key] for _, control in controls if control.get(key) is not None]
+              for key in ("steal", "other_load")}
+    return {"ratios": pooled, "ratio": ratios.geometric_mean(pooled), "spread": rules.aa_spread(pooled),
+            "steal": max(meters["steal"], default=None), "other_load": max(meters["other_load"], default=None),
+            "controls": len(controls), "measured_at": controls[0][0]}
+
+
+def is_control(record: Mapping[str, Any]) -> bool:
+    """Whether a stored record is an A/A control (results/cells/: kind "aa"; CLI run files: record "aa")."""
+    return record.get("kind") == "aa" or record.get("record") == "aa"
+
+
+def timed_controls(records: Iterable[Mapping[str, Any]], where: Callable[[Mapping[str, Any]], Any]
+                   ) -> Dict[Any, List[Tuple[float, Mapping[str, Any]]]]:
+    """The A/A controls among ``records``, with their times, grouped by ``where(record)`` (a commit and
+    environment, and for cells their session), for nearest_control."""
+    found: Dict[Any, List[Tuple[float, Mapping[str, Any]]]] = {}
+    for record in records:
+        if is_control(record) and record.get("aa"):
+            found.setdefault(where(record), []).append((float(record.get("measured_at") or 0), record["aa"]))
+    return found
 
 
 def group_records(records: Iterable[Mapping[str, Any]],
@@ -274,25 +313,23 @@ def group_records(records: Iterable[Mapping[str, Any]],
     the newer measurement. Records whose ``kind`` is "aa" are A/A controls.
     """
     records = sorted(records, key=lambda record: record.get("measured_at") or 0)
-    # (commit, environment, session) -> its A/A controls with their times: a session may hold one
-    # (older asv runs: once per session) or one per round (bench_noise.NoiseControl), and each run
-    # is judged by the control measured nearest to it in time
-    controls: Dict[Tuple[str, str, str], List[Tuple[float, Mapping[str, Any]]]] = {}
+
+    def where(record: Mapping[str, Any]) -> Tuple[str, str, str]:
+        return str(record.get("commit", ""))[:8], str(record.get("env", "")), run_of(record)[1]
+
+    # a session holds one control (older asv runs: once per session) or four per round
+    # (bench_noise.NoiseControl); each run is judged by its round's controls nearest to it in time
+    controls = timed_controls(records, where)
     latest: Dict[Tuple[str, Tuple[str, ...], str, str], Mapping[str, Any]] = {}
     for record in records:
-        _, session = run_of(record)
-        where = (str(record.get("commit", ""))[:8], str(record.get("env", "")), session)
-        if record.get("kind") == "aa" or record.get("record") == "aa":  # results/cells/, CLI run files
-            controls.setdefault(where, []).append((float(record.get("measured_at") or 0), record.get("aa") or {}))
+        if is_control(record):
             continue
         key = (str(record.get("benchmark")), tuple(str(p) for p in record.get("params") or []),
                label(str(record.get("env", ""))), run_of(record)[0])
         latest[key] = record
     grouped: Dict[CellKey, List[RunMeasurement]] = {}
     for (benchmark, params, env, _), record in sorted(latest.items(), key=lambda item: item[0]):
-        _, session = run_of(record)
-        aa = nearest_control(controls.get((str(record.get("commit", ""))[:8], str(record.get("env", "")), session)),
-                             float(record.get("measured_at") or 0))
+        aa = nearest_control(controls.get(where(record)), float(record.get("measured_at") or 0))
         grouped.setdefault((benchmark, params, env), []).append(measurement(record, aa))
     for runs in grouped.values():
         runs.sort(key=lambda run: run.measured_at)

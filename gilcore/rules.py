@@ -36,6 +36,11 @@ MIN_CAPACITY_SHARE = 0.8
 CAPACITY_READINGS = 3
 MAX_AA_BIAS = 0.05  # the A/A control's ratio may stray from 1 by this much...
 MAX_AA_SPREAD = 0.15  # ... and its typical pair (the median distance of its per-pair ratios from 1) by this much
+# The A/A controls of one session measured less than this many seconds apart are one round's control
+# and judge a run together: an asv round measures four (one per NoiseControl track, a second each,
+# back to back), 40 pairs of ~50 ms halves; one of them alone strayed to x1.07-x1.11 while the other
+# three, a second later, read x0.99-x1.00 (3.13 on 2026-12-02). Rounds are minutes apart.
+AA_ROUND_GAP = 60.0
 PHYSICAL_LIMIT_ALLOWANCE = 1.05  # timer noise allowed above min(W, cores) (W on I/O)
 # --- how much evidence a cell needs ------------------------------------------------------------------
 MIN_CLEAN_PAIRS = 3  # fewer clean pairs in a cell: flagged (noisy or capacity-limited), never plain
@@ -76,7 +81,8 @@ RULES: Dict[str, Rule] = {rule.name: rule for rule in (
          "kept so that high and low tails are treated alike"),
     Rule("no-clean-pair", "run", "exclude", "a run whose every pair was excluded gives no estimate"),
     Rule("aa-out-of-bounds", "run", "exclude",
-         f"the run's A/A control strayed from x1 by > {MAX_AA_BIAS:.0%}, or its typical pair did (the median "
+         f"the run's A/A control (the controls of its session's round nearest to the run, pooled: controls "
+         f"less than {AA_ROUND_GAP:.0f} s apart are one round's, an asv round measures four) strayed from x1 by > {MAX_AA_BIAS:.0%}, or its typical pair did (the median "
          f"distance of its pairs' ratios from 1) by > {MAX_AA_SPREAD:.0%}; records without their ratios: their "
          f"largest distance"),
     Rule("loaded-run", "run", "exclude",

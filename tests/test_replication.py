@@ -1,11 +1,12 @@
 """Runs as the unit of replication: run identity, stored records grouped into runs, A/A per session."""
+import math
 import os
 import subprocess
 import sys
 
 import pytest
 
-from gilcore import replication
+from gilcore import replication, rules
 from gilcore.cli import rounds
 
 
@@ -159,3 +160,42 @@ def test_runs_of_the_earlier_procedure_give_way_to_runs_with_ids():
     assert [run.run_id for run in kept] == ["r0", "r1", "r2"] and counts["older-procedure"] == 2
     (alone,) = replication.group_records(legacy).values()  # legacy runs alone stay, one per commit
     assert len(replication.current_procedure(alone, counts)) == 2 and counts["older-procedure"] == 2
+
+
+def _round_of_controls(ratios_each, at, session="s1"):
+    """One asv round's four controls, a second apart, each of ten pairs with the given ratios."""
+    return [{"kind": "aa", "commit": "c" * 40, "env": "virtualenv-py3.13", "run": {"id": f"aa{at}{i}", "session": session},
+             "aa": {"ratios": ratios, "ratio": math.prod(ratios) ** (1 / len(ratios))}, "measured_at": at + i}
+            for i, ratios in enumerate(ratios_each)]
+
+
+def test_a_run_is_judged_by_its_rounds_four_controls_pooled_not_by_one_of_them():
+    # 3.13 on 2026-12-02: one control of a round read x1.07 (its ten pairs leaning one way); the other
+    # three, a second later, read x1.00. Alone, the first would have condemned the cells measured before it.
+    leaning = [1.07] * 10
+    calm = [0.99, 1.01] * 5
+    controls = _round_of_controls([leaning, calm, calm, calm], at=1000)
+    alone = replication.nearest_control([(c["measured_at"], c["aa"]) for c in controls[:1]], 900)
+    assert rules.aa_in_bounds(alone) is False
+    pooled = replication.nearest_control([(c["measured_at"], c["aa"]) for c in controls], 900)
+    assert pooled["controls"] == 4 and len(pooled["ratios"]) == 40
+    assert abs(pooled["ratio"] - 1.07 ** 0.25) < 1e-3 and rules.aa_in_bounds(pooled) is True
+    runs = replication.group_records([*controls, record("r1", [1.9, 1.9, 1.92], session="s1", at=900,
+                                                        env="virtualenv-py3.13")])
+    (run,) = next(iter(runs.values()))
+    assert run.aa_in_bounds is True and run.aa["controls"] == 4
+
+
+def test_a_round_whose_every_control_leans_stays_out_and_rounds_minutes_apart_are_not_pooled():
+    leaning, calm = [1.08] * 10, [1.0] * 10
+    controls = [*_round_of_controls([leaning] * 4, at=1000), *_round_of_controls([calm] * 4, at=1300)]
+    timed = [(c["measured_at"], c["aa"]) for c in controls]
+    first, second = replication.nearest_control(timed, 950), replication.nearest_control(timed, 1290)
+    assert rules.aa_in_bounds(first) is False and first["controls"] == 4
+    assert rules.aa_in_bounds(second) is True and second["measured_at"] == 1300
+    assert rules.AA_ROUND_GAP < 300  # asv rounds of the headline set are 3 minutes apart or more
+
+
+def test_older_controls_without_their_ratios_are_never_pooled():
+    old = [(0.0, {"ratio": 1.2, "spread": 0.3}), (1.0, {"ratio": 1.0, "spread": 0.01})]
+    assert replication.nearest_control(old, 0.0)["ratio"] == 1.2

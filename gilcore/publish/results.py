@@ -198,11 +198,8 @@ def load(results_dir: str) -> LoadedResults:
                for _, data, _, _ in files}
     records = list(cellstore.load(results_dir))
     # (commit, asv environment) -> its A/A controls with their times, for the GIL probes' runs
-    aa_controls: Dict[Tuple[str, str], List[Tuple[float, Dict[str, Any]]]] = defaultdict(list)
-    for record in records:
-        if record.get("kind") == cellstore.AA_KIND and record.get("aa"):
-            where = (str(record.get("commit", ""))[:8], str(record.get("env", "")))
-            aa_controls[where].append((float(record.get("measured_at") or 0), record["aa"]))
+    aa_controls = replication.timed_controls(
+        records, lambda record: (str(record.get("commit", ""))[:8], str(record.get("env", ""))))
     described_records = [_record_machine(record, by_file) for record in records]
     record_machines = [_name(machine) for machine in described_records]
     machines = {_name(machine) for machine in by_file.values()} | set(record_machines)
