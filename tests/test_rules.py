@@ -9,7 +9,7 @@ from gilcore import ratios, replication, rules
 def test_every_bound_is_pinned():
     assert (rules.MAX_STEAL, rules.MAX_OTHER_LOAD, rules.MIN_JUDGED_SECONDS) == (0.15, 0.30, 0.05)
     assert (rules.MIN_CAPACITY_SHARE, rules.MAX_AA_BIAS, rules.MAX_AA_SPREAD) == (0.8, 0.05, 0.15)
-    assert rules.CAPACITY_READINGS == 3
+    assert (rules.CAPACITY_READINGS, rules.AA_ROUND_GAP) == (3, 60.0)
     assert (rules.PHYSICAL_LIMIT_ALLOWANCE, rules.MIN_CLEAN_PAIRS, rules.MIN_RUNS) == (1.05, 3, 3)
     assert (rules.BIMODAL_GAP, rules.MIN_DENOMINATOR_RUNS, rules.MAX_DENOMINATOR_SPREAD) == (4.0, 2, 1.5)
     assert rules.MIN_CHANGE == 0.10
