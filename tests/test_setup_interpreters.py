@@ -206,3 +206,19 @@ def test_builds_free_threaded_cpython_from_a_loopback_tarball_and_reuses_it(http
         entries = {e["name"]: e for e in json.loads((cache / "interpreters.json").read_text())}
         assert entries["cpython-3.13.5t"]["source"] == "gilbench-build"
         assert "--disable-gil" in entries["cpython-3.13.5t"]["config_args"]
+
+
+def test_every_provisioned_cpython_has_its_standard_library_byte_compiled():
+    """A Debian root unpacked with `dpkg -x` has no .pyc, and with PYTHONDONTWRITEBYTECODE=1 none is
+    written later: each process and subinterpreter then compiles its imports (start-ups 5-7x too long
+    on 3.14 and 3.15 on 2026-12-02). setup-interpreters byte-compiles them; this checks every CPython it lists."""
+    from gilcore.pythons import interpreters, provision
+
+    path = interpreters.interpreters_json()
+    if not path.is_file():
+        need(str(path), "scripts/setup-interpreters writes it")
+    cpythons = [found for found in interpreters.discover()
+                if found.implementation == "cpython" and found.version.startswith("3") and found.exists]
+    assert cpythons, f"{path} lists no CPython"
+    missing = [found.name for found in cpythons if not provision.stdlib_compiled(found.executable)]
+    assert not missing, f"standard library without bytecode: {missing}"
