@@ -481,8 +481,8 @@ class Setup(object):
             with open(stamp) as handle:
                 say("%s: Debian %s's %s in %s, reused" % (command, suite, handle.read().strip(), root))
             if not stdlib_compiled(exe) and not self._compile_stdlib(root, minor):
-                return self.missing(command, "%s: its standard library did not byte-compile (log: %s/debian-%s.log)"
-                                    % (command, self.logs, command))
+                return self.missing(command, "%s: its standard library did not byte-compile (log: %s)"
+                                    % (command, self.compileall_log(minor)))
             self.link(exe, command)
             return
         if not self.options.build:
@@ -526,7 +526,8 @@ class Setup(object):
         if not self._patch_debian_root(root, minor, log):
             return self.missing(command, "%s: could not make Debian's binary run here (log: %s)" % (command, log))
         if not self._compile_stdlib(root, minor):
-            return self.missing(command, "%s: its standard library did not byte-compile (log: %s)" % (command, log))
+            return self.missing(command, "%s: its standard library did not byte-compile (log: %s)"
+                                % (command, self.compileall_log(minor)))
         self.check_python(exe, "", "debian-" + command, "Debian %s's %s %s" % (suite, command, version))
         with open(stamp, "w") as handle:
             handle.write(version + "\n")
@@ -534,6 +535,9 @@ class Setup(object):
             os.remove(stamp)
             return self.missing(command, "%s: Debian's binary does not run with its root (log: %s)" % (command, log))
         self.link(exe, command)
+
+    def compileall_log(self, minor):
+        return os.path.join(self.logs, "debian-python%s-compileall.log" % minor)
 
     def _compile_stdlib(self, root, minor):
         """Byte-compile the unpacked standard library, as Debian's postinst (py3compile) would have.
@@ -543,7 +547,7 @@ class Setup(object):
         start-up took 0.56-0.76 s on 3.14 and 3.15 against 0.08-0.11 s on 3.12 and 3.13, and
         `import gilcore, numpy` 1.1-1.2 s against 0.25-0.7 s."""
         exe = os.path.join(root, "usr", "bin", "python" + minor)
-        log = os.path.join(self.logs, "debian-python%s-compileall.log" % minor)
+        log = self.compileall_log(minor)
         step = Step("python%s: byte-compile its standard library (compileall)" % minor)
         # compileall exits 1 when any file fails (a few test fixtures are not valid Python): the check
         # that counts is that the modules every process imports now have their .pyc
