@@ -7,7 +7,9 @@ each usable run gave one log estimate (``CellEstimate.run_logs``), and the
 two sides' run logs are compared by Welch's t (unequal variances, degrees of
 freedom rounded down), so the interval is as wide as the runs disagree, not
 as narrow as many pairs inside one lucky process would make it. The same is
-done for the absolute serial and parallel times, run by run.
+done for the absolute serial and parallel times, run by run, each run's time
+first divided by its session's machine reference (gilcore.machinespeed: the
+VM's speed moves between sessions hours apart) where both sides have one.
 
 A cell **changed beyond its noise** only when its 95 % interval excludes no
 change *and* the change is at least ``rules.MIN_CHANGE``; a cell flagged on
@@ -37,7 +39,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from gilcore import provenance, ratios, rules, times
+from gilcore import machinespeed, provenance, ratios, rules, times
 from gilcore.replication import CellEstimate
 
 CellId = Tuple[str, Tuple[str, ...]]  # (benchmark or workload, params)
@@ -53,6 +55,14 @@ class Side:
     cells: Dict[CellId, CellEstimate]
     build: Optional[Mapping[str, Any]] = None
     machine: Optional[Mapping[str, Any]] = None
+    references: Optional[Dict[str, machinespeed.Reference]] = None  # None: found in the cells' runs
+
+    def machine_references(self) -> Dict[str, machinespeed.Reference]:
+        """Each session's machine reference (gilcore.machinespeed), from the reference kernel's cells."""
+        if self.references is None:
+            self.references = machinespeed.session_references(
+                run for cell in self.cells.values() for run in cell.runs)
+        return self.references
 
 
 @dataclass(frozen=True)
@@ -65,20 +75,32 @@ class TwoSample:
     reliability: float  # probability the true ratio is on the side of 1 that ``ratio`` is
 
 
-def welch(a_logs: Sequence[float], b_logs: Sequence[float]) -> Optional[TwoSample]:
-    """Welch's two-sample t on log values (each one run's estimate); None with fewer than 2 on a side."""
-    if len(a_logs) < 2 or len(b_logs) < 2:
-        return None
-    va, vb = statistics.variance(a_logs) / len(a_logs), statistics.variance(b_logs) / len(b_logs)
-    diff = statistics.fmean(b_logs) - statistics.fmean(a_logs)
-    se = math.sqrt(va + vb)
+def t_test(diff: float, terms: Sequence[Tuple[float, int]]) -> TwoSample:
+    """A difference of log means whose variance is the sum of ``terms`` (each a mean's variance and its
+    degrees of freedom): ratio, 95 % interval (Welch-Satterthwaite degrees of freedom, rounded down) and
+    reliability."""
+    se = math.sqrt(sum(variance for variance, _ in terms))
     if se == 0:  # runs that agree exactly (a copy of the same data): no spread to judge a change by
         return TwoSample(math.exp(diff), (math.exp(diff), math.exp(diff)), 0, 1.0 if diff else 0.5)
-    df = (va + vb) ** 2 / ((va ** 2 / (len(a_logs) - 1) if va else 0) + (vb ** 2 / (len(b_logs) - 1) if vb else 0))
+    df = se ** 4 / sum(variance ** 2 / dof for variance, dof in terms if variance and dof > 0)
     dfi = max(1, int(df))  # rounded down: a wider interval, never a narrower one
     half = ratios.t95(dfi) * se
     return TwoSample(math.exp(diff), (math.exp(diff - half), math.exp(diff + half)), dfi,
                      ratios.t_cdf(abs(diff) / se, dfi))
+
+
+def _mean_term(logs: Sequence[float]) -> Tuple[float, int]:
+    return statistics.variance(logs) / len(logs), len(logs) - 1
+
+
+def welch(a_logs: Sequence[float], b_logs: Sequence[float],
+          extra: Sequence[Tuple[float, int]] = ()) -> Optional[TwoSample]:
+    """Welch's two-sample t on log values (each one run's estimate), plus any ``extra`` variance terms
+    (a machine reference's: gilcore.machinespeed); None with fewer than 2 on a side."""
+    if len(a_logs) < 2 or len(b_logs) < 2:
+        return None
+    return t_test(statistics.fmean(b_logs) - statistics.fmean(a_logs),
+                  [_mean_term(a_logs), _mean_term(b_logs), *extra])
 
 
 RUN_DISAGREEMENT_LEVEL = 0.05  # two-sided, over all pairs of runs of one cell (Bonferroni)
@@ -111,10 +133,14 @@ class Change:
     b: float
     test: Optional[TwoSample]
     mark: str = ""  # what differs between the builds or machines that matters here; "" when alike
+    # a time normalised by each session's machine reference (gilcore.machinespeed): the change over
+    # that, and how much the reference itself moved (B over A); None: compared raw
+    normalised_ratio: Optional[float] = None
+    machine_ratio: Optional[float] = None
 
     @property
     def ratio(self) -> float:
-        return self.b / self.a
+        return self.b / self.a if self.normalised_ratio is None else self.normalised_ratio
 
     @property
     def percent(self) -> float:
@@ -140,7 +166,8 @@ class Change:
         return {"quantity": self.quantity, "a": self.a, "b": self.b, "ratio": self.ratio, "percent": self.percent,
                 "direction": self.direction, "interval": list(test.interval) if test else None,
                 "percent_interval": [100 * (x - 1) for x in test.interval] if test else None,
-                "reliability": test.reliability if test else None, "mark": self.mark}
+                "reliability": test.reliability if test else None, "mark": self.mark,
+                "machine_ratio": self.machine_ratio}
 
 
 @dataclass
@@ -219,21 +246,42 @@ def _undecided(cell: CellEstimate, side: str) -> List[str]:
     return reasons
 
 
+def time_change(quantity: str, a: Sequence[Any], b: Sequence[Any], mark: str,
+                references: Tuple[Mapping[str, Any], Mapping[str, Any]] = ({}, {})) -> Optional[Change]:
+    """One absolute time of a cell, A's runs against B's: normalised by each run's session reference
+    where both sides have one for every run (gilcore.machinespeed), raw otherwise; None without times."""
+    half = times.SERIAL if quantity == SERIAL else times.PARALLEL
+    a_logs, b_logs = times.run_time_logs(a, half), times.run_time_logs(b, half)
+    if not a_logs or not b_logs:
+        return None
+    raw_a, raw_b = math.exp(statistics.fmean(a_logs)), math.exp(statistics.fmean(b_logs))
+    a_norm = machinespeed.normalised_time_logs(a, half, references[0])
+    b_norm = machinespeed.normalised_time_logs(b, half, references[1])
+    if a_norm is None or b_norm is None:
+        return Change(quantity, raw_a, raw_b, welch(a_logs, b_logs), mark)
+    (a_values, a_terms), (b_values, b_terms) = a_norm, b_norm
+    diff = statistics.fmean(b_values) - statistics.fmean(a_values)
+    machine = math.exp(math.log(raw_b / raw_a) - diff)  # how much of the raw change the references carry
+    return Change(quantity, raw_a, raw_b, welch(a_values, b_values, [*a_terms, *b_terms]), mark,
+                  normalised_ratio=math.exp(diff), machine_ratio=machine)
+
+
 def compare_cell(cell: CellId, a: Optional[CellEstimate], b: Optional[CellEstimate], time_mark: str = "",
-                 min_change: float = rules.MIN_CHANGE, speedup_mark: str = "") -> CellComparison:
+                 min_change: float = rules.MIN_CHANGE, speedup_mark: str = "",
+                 references: Tuple[Mapping[str, Any], Mapping[str, Any]] = ({}, {})) -> CellComparison:
     """One cell: its speedup and times compared run against run, and its status; the marks say what
-    differs between the sides' builds or machines for the times and for the speedup."""
+    differs between the sides' builds or machines for the times and for the speedup; ``references``
+    are each side's machine references by session (times are normalised by them where both have them)."""
     if a is None or b is None:
         return CellComparison(cell, a, b, "only in B" if a is None else "only in A", min_change=min_change)
     reasons = list(dict.fromkeys(_undecided(a, "A") + _undecided(b, "B")))
     changes = []
     if a.estimate is not None and b.estimate is not None:
         changes.append(Change(SPEEDUP, a.estimate, b.estimate, welch(a.run_logs, b.run_logs), speedup_mark))
-        for quantity, key in ((SERIAL, times.SERIAL), (PARALLEL, times.PARALLEL)):
-            a_logs, b_logs = times.run_time_logs(a.runs, key), times.run_time_logs(b.runs, key)
-            if a_logs and b_logs:
-                changes.append(Change(quantity, math.exp(statistics.fmean(a_logs)),
-                                      math.exp(statistics.fmean(b_logs)), welch(a_logs, b_logs), time_mark))
+        for quantity in (SERIAL, PARALLEL):
+            change = time_change(quantity, a.runs, b.runs, time_mark, references)
+            if change is not None:
+                changes.append(change)
     result = CellComparison(cell, a, b, "undecided" if reasons else "unchanged", reasons, changes, min_change)
     if not reasons and result.changed:
         result.status = "changed"
@@ -249,6 +297,7 @@ def compare(a: Side, b: Side, min_change: float = rules.MIN_CHANGE) -> Compariso
     # (cores, caches) a lot. Marked only where the machines are known to differ, so that runs recorded
     # before machines were cannot silence --fail-on-regression.
     speedup_mark = "; ".join(d for d in machine if d != "machine unknown")
-    cells = [compare_cell(cell, a.cells.get(cell), b.cells.get(cell), time_mark, min_change, speedup_mark)
-             for cell in sorted(set(a.cells) | set(b.cells))]
+    references = (a.machine_references(), b.machine_references())
+    cells = [compare_cell(cell, a.cells.get(cell), b.cells.get(cell), time_mark, min_change, speedup_mark,
+                          references) for cell in sorted(set(a.cells) | set(b.cells))]
     return Comparison(a.label, b.label, cells, build, machine, min_change)

@@ -80,6 +80,7 @@ class RunMeasurement:
     env: str = ""  # the environment as recorded (asv's environment name; CLI: the interpreter)
     aa: Optional[Mapping[str, Any]] = None  # the run's A/A control itself (ratio, spread), when known
     legacy: bool = False  # recorded before runs were (no run id): measured by the earlier procedure
+    kernel: Tuple[str, str, Any] = ("", "", None)  # (workload, kernel, size) whose serial halves it timed
 
     @property
     def clean_ratios(self) -> List[float]:
@@ -254,7 +255,9 @@ def measurement(record: Mapping[str, Any], aa: Optional[Mapping[str, Any]] = Non
     return RunMeasurement(run_id, session, float(record.get("measured_at") or 0.0),
                           flagged_pairs(pairs or [], limit), limit, rules.aa_in_bounds(aa),
                           str(record.get("commit") or ""), str(record.get("env") or ""), aa or None,
-                          legacy=not (record.get("run") or {}).get("id"))
+                          legacy=not (record.get("run") or {}).get("id"),
+                          kernel=(str(record.get("workload") or ""), str(record.get("kernel") or ""),
+                                  record.get("size")))
 
 
 def nearest_control(controls: Optional[Sequence[Tuple[float, Mapping[str, Any]]]], at: float

@@ -57,6 +57,12 @@ MAX_DENOMINATOR_SPREAD = 1.5
 # A change is reported only when its interval excludes no change and it is at least this large (asv
 # compare's default factor is 1.1 too); a cell with fewer than MIN_RUNS usable runs on a side is undecided.
 MIN_CHANGE = 0.10
+# Absolute times of two asv sessions hours apart are judged against the machine's own speed: the serial
+# time of this (workload, kernel) -- the Cython primes kernel, the same C code on every Python -- per
+# session, from at least MIN_REFERENCE_RUNS usable runs (a session of the re-measure has 6: 3 rounds of
+# cython-threads at 1 and 2 workers). From 3.13's sessions to 3.14's it rose 21-26 % (2026-12-02).
+REFERENCE_KERNEL = ("primes", "cython")
+MIN_REFERENCE_RUNS = 2
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,8 @@ class Rule:
     name: str
     level: str  # "pair", "run", "cell" or "result" (one asv value)
     effect: str  # "flag" (shown, kept in the estimate), "exclude" (kept in results/, left out of the
-    # estimate), "pool" (values of several sources estimated as one) or "separate" (never pooled)
+    # estimate), "pool" (values of several sources estimated as one), "separate" (never pooled) or
+    # "normalise" (divided by a reference measured beside it)
     text: str
 
 
@@ -115,6 +122,14 @@ RULES: Dict[str, Rule] = {rule.name: rule for rule in (
     Rule("over-limit-cell", "cell", "flag", "estimate above the physical limit: reported as 'over limit'"),
     Rule("few-runs", "cell", "flag",
          f"fewer than {MIN_RUNS} usable runs: not replicated; the evidence 'runs x pairs' shows it"),
+    Rule("machine-reference", "result", "normalise",
+         f"an absolute time compared between two sides (releases, commits) is divided, run by run, by its "
+         f"session's machine reference: the serial time of the {REFERENCE_KERNEL[1]} {REFERENCE_KERNEL[0]} "
+         f"kernel (the same C code on every Python) over that session's usable runs (at least "
+         f"{MIN_REFERENCE_RUNS}); the change's interval carries the references' own spread. A side without a "
+         f"reference in every session of its runs is compared raw and marked 'no machine reference'. "
+         f"Set on 2026-12-02 after the data of the re-measure (3.13 -> 3.14 read the VM's drift as regressions). "
+         f"Counted: the sessions that have a reference"),
 )}
 
 # The pair flags that leave a pair out of its run's estimate (the meters'); the rest only mark it.

@@ -61,11 +61,17 @@ def _times(run: RunMeasurement, half: str, clean_only: bool) -> List[float]:
             if not pair.get("ratio_only") and (not clean_only or rules.is_clean(pair["flags"]))]
 
 
+def run_time_log(run: RunMeasurement, half: str) -> Optional[float]:
+    """A usable run's serial or parallel time (the centre of its clean pairs' times) as a log; None for
+    a run that is not usable or timed no clean pair."""
+    times = _times(run, half, True) if run.usable else []
+    return math.log(ratios.run_centre(times)) if times else None
+
+
 def run_time_logs(runs: Iterable[RunMeasurement], half: str) -> List[float]:
-    """Each usable run's serial or parallel time (the centre of its clean pairs' times), as logs: what
-    a comparison of two cells tests, run against run (gilcore.compare)."""
-    return [math.log(ratios.run_centre(times)) for times in
-            (_times(run, half, True) for run in runs if run.usable) if times]
+    """Each usable run's serial or parallel time, as logs: what a comparison of two cells tests, run
+    against run (gilcore.compare)."""
+    return [log for log in (run_time_log(run, half) for run in runs) if log is not None]
 
 
 def over_runs(per_run: Sequence[Sequence[float]]) -> Optional[TimeEstimate]:

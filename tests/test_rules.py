@@ -13,13 +13,15 @@ def test_every_bound_is_pinned():
     assert (rules.PHYSICAL_LIMIT_ALLOWANCE, rules.MIN_CLEAN_PAIRS, rules.MIN_RUNS) == (1.05, 3, 3)
     assert (rules.BIMODAL_GAP, rules.MIN_DENOMINATOR_RUNS, rules.MAX_DENOMINATOR_SPREAD) == (4.0, 2, 1.5)
     assert rules.MIN_CHANGE == 0.10
+    assert rules.REFERENCE_KERNEL == ("primes", "cython") and rules.MIN_REFERENCE_RUNS == 2
 
 
 def test_the_rules_are_named_and_only_the_meters_exclude_pairs():
     assert list(rules.RULES) == ["under-load", "capacity-limited", "over-limit", "no-clean-pair",
                                  "aa-out-of-bounds", "loaded-run", "bimodal", "unstable-denominator",
                                  "older-benchmark-version", "older-procedure", "one-machine", "commits-pooled",
-                                 "all-runs-excluded", "too-few-clean-pairs", "over-limit-cell", "few-runs"]
+                                 "all-runs-excluded", "too-few-clean-pairs", "over-limit-cell", "few-runs",
+                                 "machine-reference"]
     # a pair is left out only on a meter's word, never for its ratio being high (or low)
     assert rules.EXCLUDING_PAIR_FLAGS == ("under-load", "capacity-limited")
     assert rules.RULES["over-limit"].effect == "flag"

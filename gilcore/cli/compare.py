@@ -255,7 +255,8 @@ def print_comparison(result: compare.Comparison, a: compare.Side, b: compare.Sid
         for change in cell.changed:
             low, high = change.test.interval if change.test else (math.nan, math.nan)
             rows.append([cell.name, change.quantity, _value(change.quantity, change.a),
-                         _value(change.quantity, change.b), f"{change.percent:+.1f} % {change.direction}",
+                         _value(change.quantity, change.b), f"{change.percent:+.1f} % {change.direction}"
+                         + (f" (machine x{change.machine_ratio:.2f} out)" if change.machine_ratio is not None else ""),
                          f"[{100 * (low - 1):+.1f} %, {100 * (high - 1):+.1f} %]",
                          _reliability(change.test.reliability) if change.test else "?",
                          f"{cell.a.evidence if cell.a else '-'} | {cell.b.evidence if cell.b else '-'}"
@@ -265,6 +266,9 @@ def print_comparison(result: compare.Comparison, a: compare.Side, b: compare.Sid
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
             print("  ".join(text.ljust(width) for text, width in zip(row, widths)).rstrip())
+        if any(change.machine_ratio is not None for cell in changed for change in cell.changed):
+            print("  machine xN out: a time judged against its session's machine reference (the Cython primes "
+                  "kernel's serial time), which moved xN between the sides")
         if any(change.mark for cell in changed for change in cell.changed):
             print("  * measured on unlike builds or machines (a time), or machines (a speedup): " + "; ".join(unlike))
     else:

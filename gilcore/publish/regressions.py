@@ -178,7 +178,8 @@ def judge_cell(loaded: LoadedResults, benchmark: str, params: Tuple[str, ...], e
     if not a and not b:
         return None
     a_cell, b_cell = (replication.estimate_cell(side, summary.cell.limit) for side in (a, b))
-    result = compare.compare_cell((benchmark, params), a_cell, b_cell)
+    references = loaded.machine_references(env)  # the machine's speed per session: times are judged against it
+    result = compare.compare_cell((benchmark, params), a_cell, b_cell, references=(references, references))
     counted = (a_cell.runs_used, b_cell.runs_used)
     if result.status == "undecided":
         return ", ".join(result.reasons), counted, None

@@ -26,7 +26,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from gilcore import compare, proberuns, provenance, rules
+from gilcore import compare, machinespeed, proberuns, provenance, rules
 from gilcore.publish import gil_section
 from gilcore.publish.render import markdown_table, pyplot, save_svg
 from gilcore.publish.results import LoadedResults, Provenance, pooled_machine
@@ -144,6 +144,9 @@ class PairResult:
     b_build: str
     cells: Optional[compare.Comparison]
     probes: List[ProbeComparison] = field(default_factory=list)
+    # each side's machine speed (gilcore.machinespeed: the reference kernel's serial seconds over its
+    # sessions); None where a side has no reference
+    machine: Tuple[Optional[float], Optional[float]] = (None, None)
 
     def changed_cells(self) -> List[compare.CellComparison]:
         return self.cells.with_status("changed") if self.cells else []
@@ -195,10 +198,13 @@ def compare_releases(loaded: LoadedResults, where: Mapping[str, Provenance]) -> 
         out.append(two_seven)
     for a, b in release_pairs(loaded.environments):
         pa, pb = provenance_of(where, a), provenance_of(where, b)
-        cells = compare.compare(_side(loaded, a, pa), _side(loaded, b, pb))
+        side_a, side_b = _side(loaded, a, pa), _side(loaded, b, pb)
+        cells = compare.compare(side_a, side_b)
         probes = compare_probes(_probe_values(probe_runs, a), _probe_values(probe_runs, b), _mark(pa, pb))
+        machine = (machinespeed.mean_seconds(side_a.machine_references()),
+                   machinespeed.mean_seconds(side_b.machine_references()))
         out.append(PairResult(a, b, provenance.describe_build(pa.build), provenance.describe_build(pb.build),
-                              cells, probes))
+                              cells, probes, machine))
     return out
 
 
@@ -277,6 +283,27 @@ def _what(cell: compare.CellComparison, change: compare.Change) -> str:
     return change.quantity
 
 
+def _builds_column(change: compare.Change) -> str:
+    """What differs between the builds or machines, and for a time the machine drift taken out of it."""
+    text = change.mark or "alike"
+    if change.machine_ratio is not None:
+        text += f"; machine x{change.machine_ratio:.2f} taken out"
+    return text
+
+
+def machine_line(result: PairResult) -> str:
+    """One sentence: each side's machine speed, and whether absolute times were judged against it."""
+    a, b = result.machine
+    if a is None or b is None:
+        return ("Machine speed: no reference on " + ("either side" if a is None and b is None else
+                                                     result.a if a is None else result.b)
+                + f" (the {rules.REFERENCE_KERNEL[1]} {rules.REFERENCE_KERNEL[0]} kernel's serial time, measured "
+                "in too few runs of a session): absolute times are compared raw.")
+    return (f"Machine speed (the {rules.REFERENCE_KERNEL[1]} {rules.REFERENCE_KERNEL[0]} kernel's serial time, the "
+            f"same C code on every Python, per session): {result.a} {a:.3f} s, {result.b} {b:.3f} s "
+            f"(x{b / a:.2f}); absolute times are judged run by run against their session's (rule machine-reference).")
+
+
 def cell_rows(result: PairResult) -> List[List[str]]:
     rows = []
     for cell in result.changed_cells():
@@ -285,7 +312,7 @@ def cell_rows(result: PairResult) -> List[List[str]]:
                          _figure(change.quantity, change.b), f"{change.percent:+.1f} % {change.direction}",
                          _percent_interval(change), _reliability(change),
                          f"{cell.a.evidence if cell.a else '-'} / {cell.b.evidence if cell.b else '-'}",
-                         change.mark or "alike"])
+                         _builds_column(change)])
     return rows
 
 
@@ -339,7 +366,8 @@ def pair_section(result: PairResult) -> List[str]:
              + "".join(f", {counts[k]} {k}" for k in ("only in A", "only in B") if counts.get(k)) + ". "
              + (f"GIL probes: {probe_counts['changed']} moved, {probe_counts['unchanged']} unchanged, "
                 f"{probe_counts['undecided']} undecided." if result.probes else
-                "GIL probes: none measured on both in a run not left out as loaded."), ""]
+                "GIL probes: none measured on both in a run not left out as loaded."), "",
+             machine_line(result), ""]
     rows = cell_rows(result)
     if rows:
         lines += [markdown_table(["cell", "what", *_columns(result), "change", "95 % interval", "reliability",

@@ -270,6 +270,7 @@ def render_markdown(loaded: LoadedResults, chart_name: Optional[str], scaling_na
                                       if s.cell is not None)
     counts["older-benchmark-version"] += loaded.superseded
     counts.update(report_gil.rule_counts(loaded))
+    counts["machine-reference"] += sum(len(loaded.machine_references(env)) for env in loaded.environments)
     if counts:
         parts += ["Rules applied (gilcore.rules), with how many values each touched:", ""]
         parts += [f"- {line}" for line in counts.lines()] + [""]

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from gilcore import aacontrol, cellstore, proberuns, provenance, ratios, replication, rules
+from gilcore import aacontrol, cellstore, machinespeed, proberuns, provenance, ratios, replication, rules
 from gilcore.errors import UsageError
 
 # (benchmark, params) -> environment label -> values over commits
@@ -98,6 +98,15 @@ class LoadedResults:
     machines: Dict[str, List[str]] = field(default_factory=dict)
     # environment label -> its build (the newest record's) and its hardware (records', else asv files')
     provenance: Dict[str, Provenance] = field(default_factory=dict)
+    _references: Dict[str, Dict[str, machinespeed.Reference]] = field(default_factory=dict, repr=False)
+
+    def machine_references(self, env: str) -> Dict[str, machinespeed.Reference]:
+        """An environment's machine reference per session (gilcore.machinespeed), from its cells' runs."""
+        if env not in self._references:
+            self._references[env] = machinespeed.session_references(
+                run for by_env in self.cells.values() if by_env.get(env) is not None and by_env[env].cell is not None
+                for run in by_env[env].cell.runs)  # type: ignore[union-attr]
+        return self._references[env]
 
     def summary(self, benchmark: str, params: Tuple[str, ...], env: str) -> Optional[CellSummary]:
         """The pairs behind a cell; falls back to asv's values (one per commit) where no pairs were kept."""
