@@ -9,7 +9,8 @@ regressions of 3.14.
 
 So each session carries a reference: the serial time of rules.REFERENCE_KERNEL
 (the Cython primes kernel, a loop that calls no Python API), over that
-session's usable runs. A run's time is divided by its own session's
+session's usable runs. A CPU-bound run's time (not sleep, socket or file
+waits, which do not scale with the machine) is divided by its own session's
 reference, and a change between two sides is the change of those normalised
 times; its variance adds the references' own (the variance of their mean,
 weighted by the share of the side's runs each session holds), with
@@ -24,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from gilcore import rules, times
+from gilcore import rules, times, workloads
 from gilcore.replication import RunMeasurement
 
 Term = Tuple[float, int]  # (variance of a mean, its degrees of freedom)
@@ -63,13 +64,22 @@ def session_references(runs: Iterable[RunMeasurement]) -> Dict[str, Reference]:
     return found
 
 
+def cpu_bound(run: RunMeasurement) -> bool:
+    """Whether the run's workload is a registered one whose time scales with the machine's speed: not
+    waiting on sleep, a socket or a file (workloads of kind "io"), not a user's function of unknown kind."""
+    workload = workloads.WORKLOADS.get(run.kernel[0])
+    return workload is not None and workload.kind != "io"
+
+
 def normalised_time_logs(runs: Sequence[RunMeasurement], half: str, references: Mapping[str, Reference]
                          ) -> Optional[Tuple[List[float], List[Term]]]:
     """Each usable run's time as a log over its session's reference, and the terms (variance of the
-    mean, degrees of freedom) the references add to the mean of those logs; None when a run's session
-    has no reference (the side is then compared raw) or no run is timed."""
+    mean, degrees of freedom) the references add to the mean of those logs; None (compared raw) when
+    a run's session has no reference, its workload is not CPU-bound (cpu_bound) or no run is timed."""
     logs, sessions = [], []
     for run in runs:
+        if not cpu_bound(run):
+            return None
         log = times.run_time_log(run, half)
         if log is None:
             continue

@@ -123,11 +123,12 @@ RULES: Dict[str, Rule] = {rule.name: rule for rule in (
     Rule("few-runs", "cell", "flag",
          f"fewer than {MIN_RUNS} usable runs: not replicated; the evidence 'runs x pairs' shows it"),
     Rule("machine-reference", "result", "normalise",
-         f"an absolute time compared between two sides (releases, commits) is divided, run by run, by its "
+         f"an absolute time of a CPU-bound workload (not sleep, socket or file waits) compared between two "
+         f"sides (releases, commits) is divided, run by run, by its "
          f"session's machine reference: the serial time of the {REFERENCE_KERNEL[1]} {REFERENCE_KERNEL[0]} "
          f"kernel (the same C code on every Python) over that session's usable runs (at least "
          f"{MIN_REFERENCE_RUNS}); the change's interval carries the references' own spread. A side without a "
-         f"reference in every session of its runs is compared raw and marked 'no machine reference'. "
+         f"reference in every session of its runs is compared raw, and the release page says so. "
          f"Set on 2026-12-02 after the data of the re-measure (3.13 -> 3.14 read the VM's drift as regressions). "
          f"Counted: the sessions that have a reference"),
 )}

@@ -11,19 +11,21 @@ from gilcore import cellstore, compare, machinespeed, replication, rules
 CELLS = {  # (benchmark, strategy) -> (workload, kernel, serial seconds, speedup)
     ("bench_cpu.Primes.track_speedup", "cython-threads"): ("primes", "cython", 0.30, 1.95),
     ("bench_cpu.Countdown.track_speedup", "pool-fork"): ("countdown", "python", 0.50, 1.85),
+    ("bench_io.Sleep.track_speedup", "threads"): ("sleep", "python", 0.20, 1.95),  # waits: no machine speed in it
 }
 
 
 def records(commit, env, seed, *, machine=1.0, python=1.0, sessions=1, runs=3, kernel=True):
     """A side's records: ``sessions`` asv sessions of ``runs`` runs of each cell, 2 % noise; the machine
-    scales every time by ``machine``, the release the Python kernel's by ``python``."""
+    scales every time but the sleep's by ``machine``, the release the Python kernels' by ``python``."""
     rng = random.Random(seed)
     out = []
     for session in range(sessions):
         for run in range(runs):
             run_id = f"{commit[:4]}-{env}-{session}-{run}"
             for (benchmark, strategy), (workload, kern, serial, speedup) in CELLS.items():
-                scale = machine * (python if kern == "python" else 1.0) * rng.lognormvariate(0, 0.02)
+                scale = (python if kern == "python" else 1.0) * rng.lognormvariate(0, 0.02)
+                scale *= machine if workload != "sleep" else 1.0
                 pairs = [{"serial": serial * scale * rng.lognormvariate(0, 0.01),
                           "parallel": serial * scale * rng.lognormvariate(0, 0.01) / speedup,
                           "steal": 0.0, "other_load": 0.0} for _ in range(3)]
@@ -55,6 +57,8 @@ def test_a_machine_that_slowed_down_between_sessions_is_no_regression_of_the_rel
     assert change.machine_ratio == pytest.approx(1.25, rel=0.05)
     assert change.b / change.a == pytest.approx(1.25, rel=0.05)  # the raw times moved...
     assert not change.beyond_noise() and change.direction  # ... the release did not
+    waiting = serial_change(compare.compare(a, b), "threads")  # sleeping is not the machine's speed: raw
+    assert waiting.machine_ratio is None and not waiting.beyond_noise()
     raw = serial_change(compare.compare(side("a", records("1" * 40, "e", 1, kernel=False)),
                                         side("b", records("1" * 40, "e", 2, machine=1.25, kernel=False))),
                         "pool-fork")
